@@ -1,0 +1,299 @@
+"""A throw-away local registry: Debian's ``docker-registry`` (CNCF distribution v2).
+
+Used by the test suite, ``ferry demo`` and ``bench/``. Each :class:`LocalRegistry`
+runs its own process on a free loopback port with its storage on tmpfs, so a
+test gets a clean registry in a few tens of milliseconds and leaves nothing
+behind.
+
+The configuration follows distribution's ``version: 0.1`` format
+(docs/configuration.md): ``storage.filesystem``, ``storage.delete``,
+``http.addr`` and one of ``auth.htpasswd`` / ``auth.token``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import bcrypt
+import httpx
+import yaml
+
+from imageferry.errors import FerryError
+
+if TYPE_CHECKING:
+    from imageferry.sandbox.token_server import TokenServer
+
+__all__ = ["REGISTRY_BINARY", "AuthMode", "LocalRegistry", "SandboxError", "free_port"]
+
+#: Where Debian's ``docker-registry`` package installs the distribution binary.
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+
+AuthMode = Literal["none", "htpasswd", "token"]
+
+_START_TIMEOUT = 15.0
+_STDERR_TAIL = 2000
+
+
+class SandboxError(FerryError, RuntimeError):
+    """A sandbox server or tool (docker-registry, skopeo, token server) failed.
+
+    The message carries the tail of the tool's stderr, which is where the
+    reason is; sandbox tools only ever see test credentials.
+    """
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """An ephemeral TCP port that is free on ``host`` right now.
+
+    The kernel picks it; another process may take it before we bind it, so
+    :class:`LocalRegistry` retries start-up on a fresh port when that happens.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _tmpfs_root() -> str | None:
+    """``/dev/shm`` when writable: registry I/O on tmpfs keeps tests fast."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class LocalRegistry:
+    """A running ``docker-registry`` on loopback. Use as a context manager.
+
+    ``auth`` selects how clients authenticate:
+
+    * ``"none"``: anonymous pull and push;
+    * ``"htpasswd"``: HTTP Basic against ``users`` (name → password), stored as
+      bcrypt hashes, the only scheme distribution's htpasswd backend accepts;
+    * ``"token"``: Docker token auth against ``token_server``
+      (distribution docs, "Token Authentication Specification").
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: AuthMode = "none",
+        users: Mapping[str, str] | None = None,
+        token_server: TokenServer | None = None,
+        data_dir: Path | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        if auth == "htpasswd" and not users:
+            raise ValueError("auth='htpasswd' needs users={name: password}")
+        if auth == "token" and token_server is None:
+            raise ValueError("auth='token' needs token_server=TokenServer(...)")
+        self._auth: AuthMode = auth
+        self._users = dict(users or (token_server.users if token_server else {}))
+        self._token_server = token_server
+        self._keep_data = data_dir is not None
+        self._data_dir = data_dir
+        self._bind_host = host
+        self._port = 0
+        self._workdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"LocalRegistry(url={self.url!r}, auth={self._auth!r}, {state})"
+
+    # -- public properties ---------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """``host:port`` as used in image references, ``[::1]:port`` for IPv6."""
+        return _netloc(self._bind_host, self._port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def auth(self) -> AuthMode:
+        return self._auth
+
+    @property
+    def users(self) -> dict[str, str]:
+        """The test users (name → password) this registry accepts."""
+        return dict(self._users)
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            raise SandboxError("the registry has not been started")
+        return self._data_dir
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    # -- life cycle ----------------------------------------------------------
+
+    def start(self) -> LocalRegistry:
+        """Start the process and wait until ``GET /v2/`` answers."""
+        if self.running:
+            return self
+        if not os.access(REGISTRY_BINARY, os.X_OK):
+            raise SandboxError(
+                f"{REGISTRY_BINARY} not found: install Debian's docker-registry package "
+                "(see the README's test set-up)"
+            )
+        self._workdir = Path(tempfile.mkdtemp(prefix="ferry-registry-", dir=_tmpfs_root()))
+        if self._data_dir is None:
+            self._data_dir = self._workdir / "data"
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        last_error: SandboxError | None = None
+        # A port picked by free_port() can be taken before the registry binds it.
+        for _attempt in range(3):
+            self._port = free_port(self._bind_host)
+            try:
+                self._launch()
+                return self
+            except SandboxError as e:
+                last_error = e
+                self._kill()
+                if "address already in use" not in str(e):
+                    break
+        self._cleanup()
+        assert last_error is not None
+        raise last_error
+
+    def stop(self) -> None:
+        """Stop the process; remove its files unless the caller gave ``data_dir``."""
+        self._kill()
+        self._cleanup()
+
+    def __enter__(self) -> LocalRegistry:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- internals -----------------------------------------------------------
+
+    def _config(self) -> dict[str, Any]:
+        assert self._workdir is not None and self._data_dir is not None
+        config: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "error", "accesslog": {"disabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self._data_dir)},
+                "delete": {"enabled": True},
+                "maintenance": {"uploadpurging": {"enabled": False}},
+            },
+            "http": {
+                "addr": self.host,
+                "secret": os.urandom(16).hex(),
+                "headers": {"X-Content-Type-Options": ["nosniff"]},
+            },
+        }
+        if self._auth == "htpasswd":
+            htpasswd = self._workdir / "htpasswd"
+            htpasswd.write_text(
+                "".join(
+                    f"{name}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+                    for name, pw in self._users.items()
+                )
+            )
+            config["auth"] = {"htpasswd": {"realm": "ferry-sandbox", "path": str(htpasswd)}}
+        elif self._auth == "token":
+            ts = self._token_server
+            assert ts is not None
+            ts.start()
+            config["auth"] = {
+                "token": {
+                    "realm": ts.realm,
+                    "service": ts.service,
+                    "issuer": ts.issuer,
+                    "rootcertbundle": str(ts.cert_path),
+                }
+            }
+        return config
+
+    def _launch(self) -> None:
+        assert self._workdir is not None
+        config_path = self._workdir / "config.yml"
+        config_path.write_text(yaml.safe_dump(self._config(), sort_keys=False))
+        stderr_path = self._workdir / "registry.log"
+        with stderr_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [REGISTRY_BINARY, "serve", str(config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        self._wait_ready(stderr_path)
+
+    def _wait_ready(self, stderr_path: Path) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                assert self._process is not None
+                if self._process.poll() is not None:
+                    raise SandboxError(
+                        f"docker-registry exited with status {self._process.returncode} "
+                        f"while starting on {self.host}: {_tail(stderr_path)}"
+                    )
+                try:
+                    status = client.get(f"{self.url}/v2/").status_code
+                except httpx.TransportError:
+                    status = 0
+                if status in (200, 401):
+                    return
+                if time.monotonic() > deadline:
+                    raise SandboxError(
+                        f"docker-registry on {self.host} did not answer GET /v2/ within "
+                        f"{_START_TIMEOUT:.0f}s (last status {status}): {_tail(stderr_path)}"
+                    )
+                time.sleep(0.01)
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _cleanup(self) -> None:
+        workdir, self._workdir = self._workdir, None
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if not self._keep_data:
+            self._data_dir = None
+
+
+def _tail(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return "(no log)"
+    return text[-_STDERR_TAIL:] or "(no output)"

@@ -1,0 +1,69 @@
+"""Shared fixtures: throw-away registries (docker-registry) and a token server.
+
+Every registry fixture is function-scoped: a registry starts in well under a
+second on tmpfs, and a fresh one per test keeps tests independent.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imageferry.sandbox.registry import REGISTRY_BINARY, LocalRegistry
+
+BASIC_USERS = {"alice": "s3cret-pass"}
+TOKEN_USERS = {"bob": "t0ken-pass"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sandbox_tools() -> None:
+    """Fail (never skip) when the server binaries the suite needs are missing."""
+    missing = [
+        name
+        for name, found in (
+            (REGISTRY_BINARY, Path(REGISTRY_BINARY).exists()),
+            ("skopeo", shutil.which("skopeo") is not None),
+        )
+        if not found
+    ]
+    if missing:
+        pytest.fail(
+            f"missing test tools: {', '.join(missing)}. Run the README's test set-up "
+            "(apt-get install docker-registry skopeo) before running the tests.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def registry() -> Iterator[LocalRegistry]:
+    """An anonymous registry (pull and push without credentials)."""
+    with LocalRegistry() as r:
+        yield r
+
+
+@pytest.fixture
+def src_registry() -> Iterator[LocalRegistry]:
+    with LocalRegistry() as r:
+        yield r
+
+
+@pytest.fixture
+def dst_registry() -> Iterator[LocalRegistry]:
+    with LocalRegistry() as r:
+        yield r
+
+
+@pytest.fixture
+def basic_registry() -> Iterator[LocalRegistry]:
+    """A registry with htpasswd Basic auth; ``basic_registry.users`` has the login."""
+    with LocalRegistry(auth="htpasswd", users=BASIC_USERS) as r:
+        yield r
+
+
+@pytest.fixture
+def tmp_oci_dir(tmp_path: Path) -> Path:
+    """A path for ``skopeo copy ... oci:DIR`` (not created: skopeo makes it)."""
+    return tmp_path / "oci-layout"
