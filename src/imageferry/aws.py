@@ -1,0 +1,47 @@
+"""The one place that makes boto3 sessions.
+
+Following warehouse's habit, a :class:`boto3.Session` is built here and passed
+to whatever needs AWS (secret store, SNS notifier, ECR client) instead of each
+component calling ``boto3.client`` on its own. boto3 reads its standard
+``AWS_*`` environment variables itself (profile, region, ``AWS_ENDPOINT_URL_<SERVICE>``),
+so no endpoint is passed here: tests point services at loopback servers
+through those variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import boto3
+
+__all__ = ["AwsKeys", "aws_session"]
+
+
+@dataclass(frozen=True)
+class AwsKeys:
+    """An IAM access key pair (and optional session token).
+
+    The secret parts are excluded from ``repr`` so that the value can be logged
+    or shown in a traceback without leaking them.
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+
+def aws_session(region: str | None = None, credentials: AwsKeys | None = None) -> boto3.Session:
+    """A boto3 session for ``region`` using ``credentials``.
+
+    Without credentials the default AWS credential chain applies (environment,
+    shared config files, instance or task role), as the reference does when a
+    task names no credential.
+    """
+    if credentials is None:
+        return boto3.Session(region_name=region)
+    return boto3.Session(
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        region_name=region,
+    )

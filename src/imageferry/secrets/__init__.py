@@ -1,0 +1,31 @@
+"""Named credentials for tasks: a local encrypted store or AWS Secrets Manager.
+
+See issue 3, item 4: ``ferry secret put|list|delete``, values never printed,
+the same names with either backend.
+"""
+
+from imageferry.secrets.aws import AwsSecretStore
+from imageferry.secrets.base import (
+    InvalidSecret,
+    SecretNotFound,
+    SecretStore,
+    SecretStoreError,
+    validate_secret_name,
+    validate_secret_value,
+)
+from imageferry.secrets.factory import open_secret_store
+from imageferry.secrets.local import LocalSecretStore
+from imageferry.secrets.shapes import registry_credentials_from_secret
+
+__all__ = [
+    "AwsSecretStore",
+    "InvalidSecret",
+    "LocalSecretStore",
+    "SecretNotFound",
+    "SecretStore",
+    "SecretStoreError",
+    "open_secret_store",
+    "registry_credentials_from_secret",
+    "validate_secret_name",
+    "validate_secret_value",
+]

@@ -1,0 +1,24 @@
+"""Pick the secret store the configuration asks for (``FERRY_SECRET_BACKEND``)."""
+
+from __future__ import annotations
+
+import boto3
+
+from imageferry.aws import aws_session
+from imageferry.secrets.aws import AwsSecretStore
+from imageferry.secrets.base import SecretStore
+from imageferry.secrets.local import LocalSecretStore
+from imageferry.settings import Settings
+
+__all__ = ["open_secret_store"]
+
+
+def open_secret_store(settings: Settings, session: boto3.Session | None = None) -> SecretStore:
+    """The local encrypted store under ``data_dir``, or Secrets Manager.
+
+    ``session`` is used for the AWS backend when given; otherwise one is made
+    for ``settings.aws_region`` with the default credential chain.
+    """
+    if settings.secret_backend == "aws":
+        return AwsSecretStore(session or aws_session(settings.aws_region))
+    return LocalSecretStore(settings.data_dir)
