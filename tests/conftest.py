@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from imageferry.sandbox.registry import REGISTRY_BINARY, LocalRegistry
+from imageferry.sandbox.token_server import TokenServer
 
 BASIC_USERS = {"alice": "s3cret-pass"}
 TOKEN_USERS = {"bob": "t0ken-pass"}
@@ -60,6 +61,20 @@ def dst_registry() -> Iterator[LocalRegistry]:
 def basic_registry() -> Iterator[LocalRegistry]:
     """A registry with htpasswd Basic auth; ``basic_registry.users`` has the login."""
     with LocalRegistry(auth="htpasswd", users=BASIC_USERS) as r:
+        yield r
+
+
+@pytest.fixture
+def token_server() -> Iterator[TokenServer]:
+    """A token server knowing ``TOKEN_USERS``; anonymous requests are refused."""
+    with TokenServer(TOKEN_USERS) as ts:
+        yield ts
+
+
+@pytest.fixture
+def token_registry(token_server: TokenServer) -> Iterator[LocalRegistry]:
+    """A registry with Docker token auth delegated to ``token_server``."""
+    with LocalRegistry(auth="token", token_server=token_server) as r:
         yield r
 
 
