@@ -1,0 +1,182 @@
+"""``ferry secret put|list|delete``: manage named credentials (issue 3, item 4).
+
+Secret values never travel through argv (where ``ps`` and shell history see
+them) and are never printed: a password or secret access key is read from
+stdin when it is piped, or prompted for without echo; a whole JSON value comes
+from a file. Exit codes: 2 for input we cannot use, 1 for failures.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from pydantic import ValidationError
+
+from imageferry.errors import ConfigError, FerryError
+from imageferry.secrets import (
+    SecretStore,
+    open_secret_store,
+    validate_secret_name,
+    validate_secret_value,
+)
+from imageferry.settings import load_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Store registry and AWS credentials under a name tasks can refer to.",
+    no_args_is_help=True,
+)
+
+Output = Literal["text", "json"]
+_OutputOption = Annotated[str, typer.Option("--output", "-o", help="text | json")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn imageferry errors into one line on stderr and the documented exit code."""
+    try:
+        yield
+    except ConfigError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except FerryError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _output(value: str) -> Output:
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise ConfigError(f"--output must be text or json, not {value!r}")
+
+
+def _store() -> SecretStore:
+    try:
+        settings = load_settings()
+    except ValidationError as e:
+        fields = ", ".join(
+            "FERRY_" + str(err["loc"][0]).upper() for err in e.errors() if err["loc"]
+        )
+        raise ConfigError(f"invalid configuration in {fields or 'FERRY_* variables'}") from None
+    return open_secret_store(settings)
+
+
+def _read_hidden(what: str) -> str:
+    """``what`` from piped stdin (one line), or a prompt that does not echo."""
+    if sys.stdin is not None and not sys.stdin.isatty():
+        text = sys.stdin.read()
+        value = text[:-1] if text.endswith("\n") else text
+        value = value[:-1] if value.endswith("\r") else value
+    else:
+        value = str(typer.prompt(what, hide_input=True, err=True))
+    if not value:
+        raise ConfigError(f"the {what.lower()} is empty; pipe it on stdin or type it at the prompt")
+    return value
+
+
+def _value_from_file(path: Path) -> dict[str, object]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read --from-file {path}: {e.strerror}") from None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # Never quote the content: it is a secret.
+        raise ConfigError(f"--from-file {path} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--from-file {path} must hold a JSON object of strings")
+    return value
+
+
+@app.command("put")
+def put_command(
+    name: Annotated[str, typer.Argument(help="Secret name, e.g. ecr-prod or dockerhub.")],
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="A JSON object of strings ('-' for stdin)."),
+    ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option("--username", help="Registry user; the password is read from stdin."),
+    ] = None,
+    access_key_id: Annotated[
+        str | None,
+        typer.Option(
+            "--access-key-id",
+            help="AWS access key id (ECR); the secret access key is read from stdin.",
+        ),
+    ] = None,
+    output: _OutputOption = "text",
+) -> None:
+    """Create or replace a secret. The value is never printed."""
+    with _errors():
+        fmt = _output(output)
+        validate_secret_name(name)
+        given = {
+            "--from-file": from_file,
+            "--username": username,
+            "--access-key-id": access_key_id,
+        }
+        chosen = [option for option, v in given.items() if v is not None]
+        if len(chosen) != 1:
+            raise ConfigError(
+                "give exactly one of --from-file JSON, --username USER or --access-key-id ID"
+                + (f" (got {', '.join(chosen)})" if chosen else "")
+            )
+        value: dict[str, object]
+        if from_file is not None:
+            value = _value_from_file(from_file)
+        elif username is not None:
+            value = {"username": username, "password": _read_hidden("Password")}
+        else:
+            assert access_key_id is not None
+            value = {
+                "access_key_id": access_key_id,
+                "secret_access_key": _read_hidden("Secret access key"),
+            }
+        _store().put(name, validate_secret_value(value))
+        _report(fmt, {"name": name, "stored": True}, f"stored secret {name!r}")
+
+
+@app.command("list")
+def list_command(output: _OutputOption = "text") -> None:
+    """List secret names (never values)."""
+    with _errors():
+        fmt = _output(output)
+        names = _store().list()
+        if fmt == "json":
+            typer.echo(json.dumps({"secrets": names}))
+        else:
+            for n in names:
+                typer.echo(n)
+
+
+@app.command("delete")
+def delete_command(
+    name: Annotated[str, typer.Argument(help="The secret to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output: _OutputOption = "text",
+) -> None:
+    """Delete a secret for good."""
+    with _errors():
+        fmt = _output(output)
+        validate_secret_name(name)
+        if not yes and not typer.confirm(f"Delete secret {name!r}?", err=True):
+            typer.echo("not deleted", err=True)
+            raise typer.Exit(1)
+        _store().delete(name)
+        _report(fmt, {"name": name, "deleted": True}, f"deleted secret {name!r}")
+
+
+def _report(fmt: Output, doc: dict[str, object], text: str) -> None:
+    typer.echo(json.dumps(doc) if fmt == "json" else text)
