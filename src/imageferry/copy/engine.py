@@ -1,0 +1,164 @@
+"""The copy engine's entry point: one image or many, concurrently, one shared ledger.
+
+A run of many images shares one :class:`BlobLedger`, so a base layer used by
+every image crosses the network once per destination registry, and one
+global bound on concurrent blob streams. A failing image never stops the
+others; results come back in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from imageferry.copy.events import NullSink, ProgressSink
+from imageferry.copy.image import ImageCopy, PlannedImage, RunLimits, describe_error
+from imageferry.copy.ledger import BlobLedger
+from imageferry.copy.options import CopyOptions
+from imageferry.copy.pipeline import RETRYABLE
+from imageferry.copy.result import ImageResult
+from imageferry.errors import ConfigError
+from imageferry.interfaces import ImageDestination, ImageSource
+from imageferry.reference import Reference
+
+__all__ = ["CopyEngine", "Repository", "RepositoryFactory"]
+
+
+class Repository(ImageSource, ImageDestination, Protocol):
+    """One repository that can be read and written (what the registry client hands out)."""
+
+
+#: ``factory(registry, repository)``, e.g. ``RegistryClient.repository``.
+RepositoryFactory = Callable[[str, str], Repository]
+
+
+class CopyEngine:
+    """Copies images between registries reached through ``repository(registry, repo)``."""
+
+    def __init__(
+        self,
+        repository: RepositoryFactory,
+        *,
+        ledger: BlobLedger | None = None,
+        max_images: int = 8,
+        max_blobs: int = 8,
+        events: ProgressSink | None = None,
+        blob_attempts: int = 3,
+        image_attempts: int = 1,
+        retry_delay: float = 1.0,
+    ) -> None:
+        if max_images < 1 or max_blobs < 1 or blob_attempts < 1 or image_attempts < 1:
+            raise ConfigError("concurrency limits and attempts must be at least 1")
+        self._repository = repository
+        self.ledger = ledger if ledger is not None else BlobLedger()
+        self.max_images = max_images
+        self.max_blobs = max_blobs
+        self.events: ProgressSink = events or NullSink()
+        self.blob_attempts = blob_attempts
+        self.image_attempts = image_attempts
+        self.retry_delay = retry_delay
+        self._limits: RunLimits | None = None
+
+    async def copy(
+        self, src: Reference, dst: Reference, options: CopyOptions | None = None
+    ) -> ImageResult:
+        """Copy one image. A failure is a ``failed`` result, not an exception."""
+        return (await self.copy_many([(src, dst)], options))[0]
+
+    async def copy_many(
+        self,
+        pairs: Sequence[tuple[Reference, Reference]],
+        options: CopyOptions | None = None,
+    ) -> list[ImageResult]:
+        """Copy every (source, destination) pair concurrently; results in input order."""
+        options = options or CopyOptions()
+        limits = self._run_limits()
+        slots = asyncio.Semaphore(self.max_images)
+
+        async def one(index: int, src: Reference, dst: Reference) -> ImageResult:
+            async with slots:
+                return await self._copy_with_retries(str(index), src, dst, options, limits)
+
+        return await asyncio.gather(*(one(i, s, d) for i, (s, d) in enumerate(pairs)))
+
+    async def dry_run(
+        self,
+        pairs: Sequence[tuple[Reference, Reference]],
+        options: CopyOptions | None = None,
+    ) -> list[PlannedImage]:
+        """What :meth:`copy_many` would copy, with reads only (HEAD/GET), in input order.
+
+        A blob missing at a destination registry is counted once, for the first
+        image needing it: later images would mount it or find it there.
+        """
+        options = options or CopyOptions()
+        limits = RunLimits(self.ledger, self.max_blobs, self.blob_attempts, self.retry_delay)
+        slots = asyncio.Semaphore(self.max_images)
+
+        async def one(index: int, src: Reference, dst: Reference) -> PlannedImage:
+            async with slots:
+                try:
+                    copier = self._image(str(index), src, dst, options, limits)
+                except Exception as e:
+                    return PlannedImage(
+                        str(src), str(dst), None, "failed", error=describe_error(f"{src}", e)
+                    )
+                return await copier.dry_run()
+
+        return await asyncio.gather(*(one(i, s, d) for i, (s, d) in enumerate(pairs)))
+
+    async def plan(
+        self, src: Reference, dst: Reference, options: CopyOptions | None = None
+    ) -> PlannedImage:
+        """Dry run of one image."""
+        return (await self.dry_run([(src, dst)], options))[0]
+
+    # -- internals ------------------------------------------------------------
+
+    def _run_limits(self) -> RunLimits:
+        # One set of limits per engine: the global blob bound holds across runs
+        # started concurrently on the same engine.
+        if self._limits is None:
+            self._limits = RunLimits(
+                self.ledger, self.max_blobs, self.blob_attempts, self.retry_delay
+            )
+        return self._limits
+
+    def _image(
+        self, key: str, src: Reference, dst: Reference, options: CopyOptions, limits: RunLimits
+    ) -> ImageCopy:
+        source = self._repository(src.registry, src.repository)
+        destination = self._repository(dst.registry, dst.repository)
+        return ImageCopy(
+            source, destination, src, dst, options, limits, key=key, events=self.events
+        )
+
+    async def _copy_with_retries(
+        self, key: str, src: Reference, dst: Reference, options: CopyOptions, limits: RunLimits
+    ) -> ImageResult:
+        result: ImageResult | None = None
+        for attempt in range(1, self.image_attempts + 1):
+            try:
+                copier = self._image(key, src, dst, options, limits)
+            except Exception as e:
+                return ImageResult(
+                    str(src), str(dst), None, "failed", error=describe_error(f"{src} -> {dst}", e)
+                )
+            result = await copier.run()
+            result = _with_attempts(result, attempt)
+            if result.status != "failed" or not _retryable(result):
+                return result
+            if attempt < self.image_attempts:
+                await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
+        assert result is not None
+        return result
+
+
+def _retryable(result: ImageResult) -> bool:
+    return result.exception is not None and isinstance(result.exception.cause, RETRYABLE)
+
+
+def _with_attempts(result: ImageResult, attempt: int) -> ImageResult:
+    return replace(result, attempts=attempt)

@@ -1,0 +1,398 @@
+"""Copying one image: skip check, manifest tree, plan, blobs, manifests, tag last.
+
+Order of work (interfaces.py states the destination's side of it):
+
+1. HEAD the source reference and the destination reference. When the
+   destination already names the digest the copy would produce, stop: the
+   image is up to date (one HEAD on each side, plus one GET of a source index
+   when a platform selection decides the digest).
+2. GET the manifest tree by digest, verifying each body against its digest.
+3. Plan (:mod:`imageferry.copy.plan`).
+4. Per image manifest: its blobs concurrently (reused, mounted or streamed
+   through the shared :class:`BlobLedger`), then the manifest by digest;
+   then indexes by digest; the destination tag last, so a failure anywhere
+   leaves no tag pointing at an incomplete image.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
+
+from imageferry.copy.events import NullSink, ProgressSink
+from imageferry.copy.ledger import BlobLedger
+from imageferry.copy.options import CopyOptions
+from imageferry.copy.pipeline import BlobStreamer
+from imageferry.copy.plan import CopyPlan, ImagePlan, build_plan, select
+from imageferry.copy.result import ImageResult
+from imageferry.digest import Digest
+from imageferry.errors import (
+    ConfigError,
+    CopyError,
+    DigestMismatch,
+    FerryError,
+    NotFound,
+    RegistryError,
+    ResponseError,
+)
+from imageferry.interfaces import ImageDestination, ImageSource
+from imageferry.manifest import Descriptor, Index, RawManifest, is_index_type
+from imageferry.reference import Reference
+
+__all__ = ["ImageCopy", "PlannedImage", "RunLimits", "describe_error"]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedImage:
+    """What a dry run found for one image: what would be copied, and how many bytes."""
+
+    source: str
+    destination: str
+    digest: str | None
+    status: Literal["would-copy", "up-to-date", "failed"]
+    manifests: int = 0
+    blobs_total: int = 0
+    blobs_missing: int = 0
+    bytes_total: int = 0
+    bytes_missing: int = 0
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RunLimits:
+    """What the images of one run share: the ledger and the global blob bound."""
+
+    ledger: BlobLedger = field(default_factory=BlobLedger)
+    max_blobs: int = 8
+    blob_attempts: int = 3
+    retry_delay: float = 1.0
+    blob_slots: asyncio.Semaphore = field(init=False)
+    #: Dry runs: (registry, digest) already counted as missing by an earlier image.
+    planned: set[tuple[str, Digest]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.blob_slots = asyncio.Semaphore(self.max_blobs)
+
+
+class _Blamed(Exception):
+    """A failure with the reference it happened at (internal, unwrapped by run)."""
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        super().__init__(f"{where}: {cause}")
+        self.where = where
+        self.cause = cause
+
+
+def describe_error(where: str, cause: BaseException) -> str:
+    """One line for a user: where it failed, what, and the registry's code."""
+    text = str(cause) if isinstance(cause, FerryError) else f"{type(cause).__name__}: {cause}"
+    text = " ".join(text.split()) or type(cause).__name__
+    if isinstance(cause, ResponseError) and cause.code and cause.code not in text:
+        text += f" ({cause.status} {cause.code})"
+    return f"{where}: {text}"
+
+
+class ImageCopy:
+    """Copies (or dry-runs) one image from ``source`` to ``destination``."""
+
+    def __init__(
+        self,
+        source: ImageSource,
+        destination: ImageDestination,
+        src: Reference,
+        dst: Reference,
+        options: CopyOptions,
+        limits: RunLimits,
+        *,
+        key: str = "0",
+        events: ProgressSink | None = None,
+    ) -> None:
+        self.source = source
+        self.destination = destination
+        self.src = src
+        self.dst = dst
+        self.options = options
+        self.limits = limits
+        self.key = key
+        self.events: ProgressSink = events or NullSink()
+        self._transferred = 0
+        self._reused = 0
+        self._image_slots = asyncio.Semaphore(limits.max_blobs)
+        self._streamer = BlobStreamer(source, destination, limits.blob_attempts, limits.retry_delay)
+
+    # -- public -------------------------------------------------------------
+
+    async def run(self) -> ImageResult:
+        """Copy the image. Never raises for a failed copy: the result says why."""
+        started = time.monotonic()
+        self.events.image_started(self.key, str(self.src), str(self.dst))
+        digest: str | None = None
+        notes: tuple[str, ...] = ()
+        failure: CopyError | None = None
+        try:
+            resolved = await self._resolve()
+            if resolved.up_to_date:
+                status: Literal["copied", "skipped", "failed"] = "skipped"
+                digest = str(resolved.target)
+            else:
+                plan = await self._plan(resolved)
+                digest, notes = str(plan.digest), plan.notes
+                self.events.image_planned(self.key, plan.blob_bytes)
+                await self._execute(plan)
+                status = "copied"
+            error = None
+        except _Blamed as e:
+            status, error = "failed", describe_error(e.where, e.cause)
+            failure = CopyError(str(self.src), str(self.dst), e.cause)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            status, error = "failed", describe_error(self._pair, e)
+            failure = CopyError(str(self.src), str(self.dst), e)
+        result = ImageResult(
+            source=str(self.src),
+            destination=str(self.dst),
+            digest=digest,
+            status=status,
+            bytes_transferred=self._transferred,
+            bytes_reused=self._reused,
+            seconds=time.monotonic() - started,
+            error=error,
+            notes=notes,
+            exception=failure,
+        )
+        self.events.image_finished(self.key, result)
+        return result
+
+    async def dry_run(self) -> PlannedImage:
+        """Report what :meth:`run` would copy, with HEAD and GET requests only."""
+        try:
+            resolved = await self._resolve()
+            if resolved.up_to_date:
+                return self._planned("up-to-date", str(resolved.target))
+            plan = await self._plan(resolved)
+            missing = await self._missing_blobs(plan)
+        except _Blamed as e:
+            return self._planned("failed", None, error=describe_error(e.where, e.cause))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            return self._planned("failed", None, error=describe_error(self._pair, e))
+        return PlannedImage(
+            source=str(self.src),
+            destination=str(self.dst),
+            digest=str(plan.digest),
+            status="would-copy",
+            manifests=len(plan.pushes),
+            blobs_total=len(plan.blobs),
+            blobs_missing=len(missing),
+            bytes_total=plan.blob_bytes,
+            bytes_missing=sum(d.size for d in missing),
+            notes=plan.notes,
+        )
+
+    # -- steps --------------------------------------------------------------
+
+    @property
+    def _pair(self) -> str:
+        return f"{self.src} -> {self.dst}"
+
+    async def _blame(self, where: str, work: Awaitable[_T]) -> _T:
+        try:
+            return await work
+        except FerryError as e:
+            raise _Blamed(self._side_of(e, where), e) from e
+
+    def _side_of(self, error: FerryError, default: str) -> str:
+        """The reference an error belongs to: by its registry when that is unambiguous."""
+        if isinstance(error, RegistryError) and self.src.registry != self.dst.registry:
+            if error.registry == self.src.registry:
+                return str(self.src)
+            if error.registry == self.dst.registry:
+                return str(self.dst)
+        return default
+
+    async def _resolve(self) -> _Resolved:
+        src_text, dst_text = str(self.src), str(self.dst)
+        src_head, dst_head = await asyncio.gather(
+            self._blame(src_text, self.source.head_manifest(self.src.manifest_ref)),
+            self._blame(dst_text, self.destination.head_manifest(self._dst_lookup)),
+        )
+        if src_head is None:
+            raise _Blamed(
+                src_text,
+                NotFound(
+                    "manifest unknown",
+                    status=404,
+                    code="MANIFEST_UNKNOWN",
+                    registry=self.src.registry,
+                ),
+            )
+        if self.src.digest is not None and src_head.digest != self.src.digest:
+            raise _Blamed(src_text, DigestMismatch(str(self.src.digest), str(src_head.digest)))
+        current = dst_head.digest if dst_head is not None else None
+        top: RawManifest | None = None
+        target = src_head.digest
+        if is_index_type(src_head.media_type) and (
+            self.options.platforms or self.options.multi_arch == "system"
+        ):
+            # The digest this copy produces depends on the index's contents.
+            fetched = top = await self._get(src_head)
+            selection = await self._blame(src_text, _async(lambda: select(fetched, self.options)))
+            target = selection.target.digest
+        if self.dst.tag is None and self.dst.digest != target:
+            raise _Blamed(
+                dst_text,
+                ConfigError(
+                    f"the copy produces {target}, not the digest named by the destination; "
+                    "name the destination by tag, or by the digest the copy produces"
+                ),
+            )
+        return _Resolved(src_head, target, current == target, top)
+
+    @property
+    def _dst_lookup(self) -> str:
+        return self.dst.tag if self.dst.tag is not None else self.dst.manifest_ref
+
+    async def _get(self, descriptor: Descriptor) -> RawManifest:
+        """GET a manifest by digest and check the body is what the digest names."""
+        raw = await self._blame(str(self.src), self.source.get_manifest(str(descriptor.digest)))
+        if raw.digest != descriptor.digest:
+            raise _Blamed(str(self.src), DigestMismatch(str(descriptor.digest), str(raw.digest)))
+        return raw
+
+    async def _plan(self, resolved: _Resolved) -> CopyPlan:
+        src_text = str(self.src)
+        top = resolved.top if resolved.top is not None else await self._get(resolved.source)
+        selection = await self._blame(src_text, _async(lambda: select(top, self.options)))
+        fetched: dict[Digest, RawManifest] = {}
+        await self._fetch(selection.children, fetched)
+        return await self._blame(src_text, _async(lambda: build_plan(top, fetched, self.options)))
+
+    async def _fetch(self, wanted: Iterable[Descriptor], into: dict[Digest, RawManifest]) -> None:
+        """GET child manifests concurrently, descending into nested indexes."""
+        todo = [d for d in wanted if d.digest not in into]
+        manifests = await _all(self._get(d) for d in todo)
+        nested: list[Descriptor] = []
+        for raw in manifests:
+            into[raw.digest] = raw
+            parsed = await self._blame(str(self.src), _async(raw.parse))
+            if isinstance(parsed, Index):
+                nested.extend(parsed.manifests)
+        if nested:
+            await self._fetch(nested, into)
+
+    async def _execute(self, plan: CopyPlan) -> None:
+        dst_text = str(self.dst)
+        images = {image.manifest.digest: image for image in plan.images}
+        await _all(self._copy_image_manifest(image, plan) for image in plan.images)
+        for manifest in plan.pushes:
+            if manifest.digest not in images and manifest is not plan.target:
+                await self._blame(
+                    dst_text, self.destination.put_manifest(str(manifest.digest), manifest)
+                )
+        await self._blame(dst_text, self.destination.put_manifest(self._dst_lookup, plan.target))
+
+    async def _copy_image_manifest(self, image: ImagePlan, plan: CopyPlan) -> None:
+        dst_text = str(self.dst)
+        digest = image.manifest.digest
+        present = await self._blame(dst_text, self.destination.head_manifest(str(digest)))
+        if present is not None and present.digest == digest:
+            # The registry only accepts a manifest once its blobs exist there.
+            for blob in image.blobs:
+                self.limits.ledger.record(
+                    self.destination.registry, self.destination.repository, blob.digest
+                )
+                self._reused += blob.size
+            return
+        await _all(self._copy_blob(blob) for blob in image.blobs)
+        if image.manifest is not plan.target:
+            await self._blame(dst_text, self.destination.put_manifest(str(digest), image.manifest))
+
+    async def _copy_blob(self, blob: Descriptor) -> None:
+        async with self._image_slots:
+            outcome = await self._blame(
+                self._pair,
+                self.limits.ledger.ensure(self.destination, blob, lambda: self._upload(blob)),
+            )
+        self._transferred += outcome.bytes_transferred
+        self._reused += outcome.bytes_reused
+
+    async def _upload(self, blob: Descriptor) -> int:
+        async with self.limits.blob_slots:
+            return await self._streamer.stream(blob, self._progress)
+
+    def _progress(self, n: int) -> None:
+        self.events.bytes_transferred(self.key, n)
+
+    async def _missing_blobs(self, plan: CopyPlan) -> list[Descriptor]:
+        registry = self.destination.registry
+        known = self.limits.ledger
+
+        async def check(blob: Descriptor) -> Descriptor | None:
+            if self.destination.repository in known.locations(registry, blob.digest):
+                return None
+            async with self._image_slots:
+                exists = await self._blame(str(self.dst), self.destination.has_blob(blob.digest))
+            return None if exists else blob
+
+        checked = await _all(check(blob) for blob in plan.blobs)
+        missing = []
+        for blob in checked:
+            if blob is None or (registry, blob.digest) in self.limits.planned:
+                continue
+            self.limits.planned.add((registry, blob.digest))
+            missing.append(blob)
+        return missing
+
+    def _planned(
+        self,
+        status: Literal["would-copy", "up-to-date", "failed"],
+        digest: str | None,
+        *,
+        error: str | None = None,
+    ) -> PlannedImage:
+        return PlannedImage(str(self.src), str(self.dst), digest, status, error=error)
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    #: The source manifest the reference names (HEAD).
+    source: Descriptor
+    target: Digest
+    up_to_date: bool
+    #: The source's top manifest when it was already fetched to decide ``target``.
+    top: RawManifest | None
+
+
+async def _async(function: Callable[[], _T]) -> _T:
+    """Run a pure function where :meth:`ImageCopy._blame` can attribute its errors."""
+    return function()
+
+
+async def _all(works: Iterable[Awaitable[_T]]) -> list[_T]:
+    """Await all concurrently; on the first failure cancel the rest and raise it."""
+    tasks: list[asyncio.Task[_T]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            for work in works:
+                tasks.append(group.create_task(_await(work)))
+    except BaseExceptionGroup as group_error:
+        raise _first(group_error) from None
+    return [task.result() for task in tasks]
+
+
+async def _await(work: Awaitable[_T]) -> _T:
+    return await work
+
+
+def _first(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
