@@ -1,0 +1,81 @@
+"""The async registry client over the OCI distribution API.
+
+Public surface, re-exported from the focused modules: configuration
+(:mod:`.config`), credentials (:mod:`.credentials`), the sans-I/O auth flow
+(:mod:`.auth`, :mod:`.challenge`), the HTTP transport (:mod:`.transport`),
+error mapping (:mod:`.errors`), and the client and repository
+(:mod:`.client`, :mod:`.repository`).
+"""
+
+from __future__ import annotations
+
+from imageferry.registry.auth import (
+    Authenticator,
+    AuthReply,
+    AuthRequest,
+    AuthStep,
+    CachedToken,
+    NeedCredentials,
+    pull_scope,
+    push_scope,
+)
+from imageferry.registry.challenge import Challenge, parse_challenges, pick_challenge
+from imageferry.registry.client import CATALOG_SCOPE, RegistryClient
+from imageferry.registry.config import Endpoint, RegistryConfig
+from imageferry.registry.credentials import (
+    ChainCredentials,
+    CredentialProvider,
+    Credentials,
+    DockerConfigCredentials,
+    StaticCredentials,
+    parse_user_pass,
+)
+from imageferry.registry.errors import OciError, error_for_response, parse_error_body
+from imageferry.registry.pagination import next_link, paginate
+from imageferry.registry.repository import MIN_ECR_CHUNK, Repository
+from imageferry.registry.stats import RegistryStats, StatsHook
+from imageferry.registry.transport import (
+    Body,
+    Response,
+    Transport,
+    backoff_delay,
+    parse_retry_after,
+)
+
+__all__ = [
+    "CATALOG_SCOPE",
+    "MIN_ECR_CHUNK",
+    "AuthReply",
+    "AuthRequest",
+    "AuthStep",
+    "Authenticator",
+    "Body",
+    "CachedToken",
+    "ChainCredentials",
+    "Challenge",
+    "CredentialProvider",
+    "Credentials",
+    "DockerConfigCredentials",
+    "Endpoint",
+    "NeedCredentials",
+    "OciError",
+    "RegistryClient",
+    "RegistryConfig",
+    "RegistryStats",
+    "Repository",
+    "Response",
+    "StaticCredentials",
+    "StatsHook",
+    "Transport",
+    "backoff_delay",
+    "error_for_response",
+    "next_link",
+    "paginate",
+    "parse_challenges",
+    "parse_error_body",
+    "parse_retry_after",
+    "parse_user_pass",
+    "pick_challenge",
+    "pull_scope",
+    "push_scope",
+]

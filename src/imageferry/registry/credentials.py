@@ -1,0 +1,251 @@
+"""Where registry credentials come from: static pairs, Docker's config.json, helpers.
+
+A :class:`CredentialProvider` is asked every time the auth flow needs
+credentials, so a provider whose secrets expire (ECR tokens last 12 h) can
+return fresh ones on each call; cached bearer tokens are dropped by the auth
+flow when the registry rejects them, which makes it ask again.
+
+Docker's format (docker/cli ``cli/config/configfile``): ``auths`` maps a server
+(``https://index.docker.io/v1/`` for Docker Hub, a host, or a URL) to base64
+``auth`` = ``user:password`` or to ``username``/``password``; ``credHelpers``
+names a ``docker-credential-<name>`` program per registry and ``credsStore``
+one for all. A helper reads the server URL on stdin for ``get`` and prints
+``{"Username": ..., "Secret": ...}`` (docker-credential-helpers protocol).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from imageferry.errors import ConfigError
+from imageferry.reference import DOCKER_HUB
+
+__all__ = [
+    "ChainCredentials",
+    "CredentialProvider",
+    "Credentials",
+    "DockerConfigCredentials",
+    "StaticCredentials",
+    "parse_user_pass",
+]
+
+#: The key Docker uses for Docker Hub in ``auths`` and for helpers.
+DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
+_HUB_NAMES = {DOCKER_HUB, "index.docker.io", "registry-1.docker.io"}
+_HELPER_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A user name and a password or token. The password never shows in a repr."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=***)"
+
+
+class CredentialProvider(Protocol):
+    """Credentials for a registry host[:port], or None to go anonymous.
+
+    Called whenever credentials are needed (a challenge, a token request, a
+    pre-emptive Basic header); implementations decide what to cache.
+    """
+
+    async def get(self, registry: str) -> Credentials | None: ...
+
+
+class StaticCredentials:
+    """A fixed mapping from registry to credentials (``--src-creds`` and friends)."""
+
+    def __init__(self, mapping: Mapping[str, Credentials]) -> None:
+        self._mapping = {_normalise(k): v for k, v in mapping.items()}
+
+    async def get(self, registry: str) -> Credentials | None:
+        return self._mapping.get(_normalise(registry))
+
+    def __repr__(self) -> str:
+        return f"StaticCredentials(registries={sorted(self._mapping)!r})"
+
+
+class ChainCredentials:
+    """Ask each provider in turn; the first that has credentials wins."""
+
+    def __init__(self, providers: Iterable[CredentialProvider]) -> None:
+        self._providers = tuple(providers)
+
+    async def get(self, registry: str) -> Credentials | None:
+        for provider in self._providers:
+            found = await provider.get(registry)
+            if found is not None:
+                return found
+        return None
+
+
+class DockerConfigCredentials:
+    """Credentials from ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``.
+
+    The file is read on each call (it is small, and ``docker login`` may
+    change it while we run); a missing file means no credentials.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self._path = Path(path) if path is not None else _default_path()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def get(self, registry: str) -> Credentials | None:
+        config = _read_config(self._path)
+        if config is None:
+            return None
+        host = _normalise(registry)
+        helpers = config.get("credHelpers")
+        helper = None
+        if isinstance(helpers, dict):
+            helper = next((v for k, v in helpers.items() if _normalise(k) == host), None)
+        if helper is None:
+            found = _from_auths(config.get("auths"), host, self._path)
+            if found is not None:
+                return found
+            helper = config.get("credsStore")
+        if isinstance(helper, str) and helper:
+            return await run_helper(helper, _server_url(host))
+        return None
+
+    def __repr__(self) -> str:
+        return f"DockerConfigCredentials(path={str(self._path)!r})"
+
+
+def parse_user_pass(text: str) -> Credentials:
+    """``USER:PASS`` as given to ``--src-creds``/``--dest-creds``."""
+    username, colon, password = text.partition(":")
+    if not colon or not username or not password:
+        raise ConfigError(
+            "credentials must be given as USER:PASSWORD (both non-empty, "
+            "separated by the first ':')"
+        )
+    return Credentials(username, password)
+
+
+async def run_helper(name: str, server_url: str) -> Credentials | None:
+    """Run ``docker-credential-<name> get`` with ``server_url`` on stdin.
+
+    A helper that has nothing for the server exits non-zero with
+    "credentials not found in native keychain": that means anonymous. A helper
+    that is missing or prints garbage is a configuration error.
+    """
+    program = f"docker-credential-{name}"
+    try:
+        process = await asyncio.create_subprocess_exec(
+            program,
+            "get",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Docker config names credential helper {name!r} but {program} is not on PATH; "
+            "install it or remove it from ~/.docker/config.json"
+        ) from None
+    try:
+        stdout, stderr = await asyncio.wait_for(
+            process.communicate(server_url.encode()), _HELPER_TIMEOUT
+        )
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise ConfigError(f"{program} did not answer within {_HELPER_TIMEOUT:.0f} s") from None
+    if process.returncode != 0:
+        text = (stdout + stderr).decode(errors="replace")
+        if "credentials not found" in text.lower():
+            return None
+        # Helpers print their own error text; it never contains the secret.
+        raise ConfigError(
+            f"{program} get failed for {server_url} (exit {process.returncode}): "
+            f"{text.strip()[:200]}"
+        )
+    try:
+        data = json.loads(stdout)
+        username, secret = str(data["Username"]), str(data["Secret"])
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(
+            f"{program} get printed something other than a JSON object with Username and Secret"
+        ) from None
+    if not secret:
+        return None
+    return Credentials(username, secret)
+
+
+def _default_path() -> Path:
+    base = os.environ.get("DOCKER_CONFIG")
+    return Path(base) / "config.json" if base else Path.home() / ".docker" / "config.json"
+
+
+def _read_config(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ConfigError(f"cannot read Docker config {path}: {e.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise ConfigError(f"Docker config {path} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Docker config {path} is not a JSON object")
+    return data
+
+
+def _normalise(server: str) -> str:
+    """A host[:port] from any spelling Docker uses for a server key."""
+    text = server.strip().lower()
+    for prefix in ("https://", "http://"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    host = text.split("/", 1)[0]
+    return DOCKER_HUB if host in _HUB_NAMES else host
+
+
+def _server_url(host: str) -> str:
+    # Helpers store Docker Hub under the legacy index URL, other registries by host.
+    return DOCKER_HUB_SERVER if host == DOCKER_HUB else host
+
+
+def _from_auths(auths: object, host: str, path: Path) -> Credentials | None:
+    if not isinstance(auths, dict):
+        return None
+    for key, entry in auths.items():
+        if _normalise(str(key)) != host or not isinstance(entry, dict):
+            continue
+        encoded = entry.get("auth")
+        if isinstance(encoded, str) and encoded:
+            try:
+                decoded = base64.b64decode(encoded, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                raise ConfigError(
+                    f"Docker config {path}: the 'auth' entry for {key} is not base64 of "
+                    "user:password; run docker login again"
+                ) from None
+            username, colon, password = decoded.partition(":")
+            if colon and username:
+                return Credentials(username, password)
+            raise ConfigError(
+                f"Docker config {path}: the 'auth' entry for {key} is not user:password"
+            )
+        user, secret = entry.get("username"), entry.get("password")
+        if isinstance(user, str) and isinstance(secret, str) and user:
+            return Credentials(user, secret)
+    return None
