@@ -1,0 +1,95 @@
+"""The part every store service shares: transactions, the clock and row lookups.
+
+Each public store method runs in exactly one transaction and hands back plain
+records (:mod:`imageferry.store.records`). Writes go through :meth:`_write`,
+which on SQLite takes the write lock at BEGIN and on PostgreSQL relies on row
+locks (``SELECT ... FOR UPDATE``) taken by the methods that need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from imageferry.store import models
+from imageferry.store.engine import WRITE_OPTION, safe_url
+from imageferry.store.errors import RunNotFound, StoreUnavailable, TaskNotFound
+
+__all__ = ["Clock", "StoreBase", "utcnow"]
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreBase:
+    """Session factories over one engine, shared by the store's service mixins."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._reads = sessionmaker(engine, expire_on_commit=False)
+        self._writes = sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._translate(), self._reads.begin() as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._translate(), self._writes.begin() as session:
+            yield session
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        """Turn "cannot talk to the database" into one clear :class:`StoreUnavailable`.
+
+        Integrity errors are left alone: the methods that expect them translate
+        them into domain errors (e.g. :class:`RunAlreadyActive`).
+        """
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except DBAPIError as e:
+            raise StoreUnavailable(
+                f"the store at {safe_url(self._engine.url)} failed: {e.orig}; "
+                "check that the database is reachable and not full"
+            ) from e
+
+    @staticmethod
+    def _task_row(session: Session, task_id: str, *, lock: bool = False) -> models.Task:
+        query = select(models.Task).where(models.Task.id == task_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalars(query).one_or_none()
+        if row is None:
+            raise TaskNotFound(task_id)
+        return row
+
+    @staticmethod
+    def _run_row(session: Session, run_id: str, *, lock: bool = False) -> models.Run:
+        query = select(models.Run).where(models.Run.id == run_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalars(query).one_or_none()
+        if row is None:
+            raise RunNotFound(run_id)
+        return row

@@ -1,0 +1,78 @@
+"""Creating the SQLAlchemy engine for SQLite (the default) or PostgreSQL.
+
+SQLite is tuned for one process with many threads: WAL so readers never wait
+for the writer, foreign keys on (SQLite leaves them off by default, and the
+cascades depend on them), a busy timeout instead of instant "database is
+locked" errors, and write transactions that take the write lock up front
+(``BEGIN IMMEDIATE``), so a read-then-write transaction never fails half way
+with a stale snapshot. The data directory is created private (0700): the
+store holds task parameters and password hashes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+__all__ = ["WRITE_OPTION", "make_engine", "safe_url"]
+
+#: Execution option marking a connection that will write (``BEGIN IMMEDIATE`` on SQLite).
+WRITE_OPTION = "imageferry_write"
+
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password masked, fit for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _prepare_sqlite_dir(path: Path) -> None:
+    parent = path.expanduser().parent
+    if not parent.exists():
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mkdir's mode is filtered by the umask; make sure the result is private.
+        parent.chmod(0o700)
+
+
+def _install_sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own
+        # implicit transactions start late and never as IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+    """An engine for ``url``; SQLite files get their private directory and pragmas."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_file(parsed)
+        if path is not None:
+            _prepare_sqlite_dir(path)
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+        _install_sqlite_events(engine)
+        return engine
+    return create_engine(parsed, echo=echo, pool_pre_ping=True)

@@ -1,0 +1,222 @@
+"""Per-image results and run logs (issue 3, item 5; issue 4, item 4).
+
+Each image copy is an addressable work unit (issue 3, item 7) keyed by
+``(run_id, unit_key)``. Recording a result is an upsert under the run row's
+lock, and the run's counters are recounted from the rows in the same
+transaction, so an executor that retries or reports twice never
+double-counts.
+
+Log lines carry a per-run sequence number assigned under the same lock, so
+the order of ``seq`` is the order of commits and a follower asking for
+"everything after seq N" never misses a line that commits late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+
+from imageferry.store import models
+from imageferry.store.base import StoreBase
+from imageferry.store.errors import RunFinished
+from imageferry.store.ids import unit_key as make_unit_key
+from imageferry.store.records import (
+    ImageResultRecord,
+    LogRecord,
+    Page,
+    image_result_record,
+    log_record,
+)
+from imageferry.store.runs import recount
+from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus
+from imageferry.store.tasks import _page_bounds
+
+__all__ = ["MAX_ERROR_CHARS", "ImageUnit", "LogLevel", "ResultService"]
+
+#: Errors longer than this are cut: the first lines say what went wrong.
+MAX_ERROR_CHARS = 4000
+
+LogLevel = str
+
+_FINISHED = {s.value for s in FINISHED_RUN_STATUSES}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageUnit:
+    """One planned image copy: what the planner hands the store before copying."""
+
+    source: str
+    destination: str
+    unit_key: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.unit_key or make_unit_key(self.source, self.destination)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class ResultService(StoreBase):
+    """Image-result and log methods of :class:`imageferry.store.Store`."""
+
+    def add_pending_images(self, run_id: str, units: Iterable[ImageUnit]) -> int:
+        """Record the planned units as pending (existing ones are left as they are).
+
+        Returns the number of units newly added; the run's total grows to match.
+        """
+        now = self._now()
+        added = 0
+        with self._write() as session:
+            run = self._run_row(session, run_id, lock=True)
+            if run.status in _FINISHED:
+                raise RunFinished(run_id, run.status)
+            known = set(
+                session.scalars(
+                    select(models.ImageResult.unit_key).where(models.ImageResult.run_id == run_id)
+                )
+            )
+            for unit in units:
+                if unit.key in known:
+                    continue
+                known.add(unit.key)
+                session.add(
+                    models.ImageResult(
+                        run_id=run_id,
+                        unit_key=unit.key,
+                        source=unit.source,
+                        destination=unit.destination,
+                        status=ImageStatus.PENDING.value,
+                        updated_at=now,
+                    )
+                )
+                added += 1
+            session.flush()
+            recount(session, run)
+        return added
+
+    def record_image_result(
+        self,
+        run_id: str,
+        *,
+        source: str,
+        destination: str,
+        status: ImageStatus,
+        unit_key: str = "",
+        digest: str = "",
+        bytes_transferred: int = 0,
+        bytes_reused: int = 0,
+        seconds: float = 0.0,
+        attempts: int = 0,
+        error: str = "",
+    ) -> ImageResultRecord:
+        """Insert or update the result of one unit and recount the run.
+
+        ``unit_key`` defaults to :func:`imageferry.store.ids.unit_key` of
+        source and destination. A result for a finished run is refused
+        (:class:`RunFinished`): its status was computed from its results.
+        """
+        key = unit_key or make_unit_key(source, destination)
+        now = self._now()
+        with self._write() as session:
+            run = self._run_row(session, run_id, lock=True)
+            if run.status in _FINISHED:
+                raise RunFinished(run_id, run.status)
+            row = session.scalars(
+                select(models.ImageResult).where(
+                    models.ImageResult.run_id == run_id, models.ImageResult.unit_key == key
+                )
+            ).one_or_none()
+            if row is None:
+                row = models.ImageResult(run_id=run_id, unit_key=key)
+                session.add(row)
+            row.source = source
+            row.destination = destination
+            row.status = ImageStatus(status).value
+            row.digest = digest
+            row.bytes_transferred = bytes_transferred
+            row.bytes_reused = bytes_reused
+            row.seconds = seconds
+            row.attempts = attempts
+            row.error = error[:MAX_ERROR_CHARS]
+            row.updated_at = now
+            session.flush()
+            recount(session, run)
+            run.heartbeat_at = now
+            session.flush()
+            return image_result_record(row)
+
+    def list_image_results(
+        self,
+        run_id: str,
+        *,
+        search: str | None = None,
+        status: ImageStatus | Iterable[ImageStatus] | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> Page[ImageResultRecord]:
+        """The run's results in source order; ``search`` matches source, destination or digest."""
+        offset, limit = _page_bounds(offset, limit)
+        query = select(models.ImageResult).where(models.ImageResult.run_id == run_id)
+        if status is not None:
+            wanted = [status] if isinstance(status, ImageStatus) else list(status)
+            query = query.where(
+                models.ImageResult.status.in_([ImageStatus(s).value for s in wanted])
+            )
+        if search:
+            pattern = _like(search)
+            query = query.where(
+                or_(
+                    models.ImageResult.source.ilike(pattern, escape="\\"),
+                    models.ImageResult.destination.ilike(pattern, escape="\\"),
+                    models.ImageResult.digest.ilike(pattern, escape="\\"),
+                )
+            )
+        with self._read() as session:
+            self._run_row(session, run_id)
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(models.ImageResult.source, models.ImageResult.destination)
+                .offset(offset)
+                .limit(limit)
+            )
+            return Page(tuple(image_result_record(r) for r in rows), total, offset, limit)
+
+    def append_log(self, run_id: str, level: LogLevel, message: str) -> LogRecord:
+        """Append one line to the run's log and return it with its sequence number."""
+        return self.append_logs(run_id, [(level, message)])[0]
+
+    def append_logs(self, run_id: str, lines: Iterable[tuple[LogLevel, str]]) -> list[LogRecord]:
+        """Append several lines in one transaction (executors batch their output)."""
+        now = self._now()
+        with self._write() as session:
+            run = self._run_row(session, run_id, lock=True)
+            rows = []
+            for level, message in lines:
+                run.log_seq += 1
+                row = models.LogLine(
+                    run_id=run_id, seq=run.log_seq, ts=now, level=level, message=message
+                )
+                session.add(row)
+                rows.append(row)
+            session.flush()
+            return [log_record(r) for r in rows]
+
+    def logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[LogRecord]:
+        """The run's log lines with ``seq > after``, oldest first.
+
+        To follow a log, pass the last ``seq`` seen as ``after`` and poll.
+        """
+        with self._read() as session:
+            self._run_row(session, run_id)
+            rows = session.scalars(
+                select(models.LogLine)
+                .where(models.LogLine.run_id == run_id, models.LogLine.seq > after)
+                .order_by(models.LogLine.seq)
+                .limit(max(1, min(limit, 10_000)))
+            )
+            return [log_record(r) for r in rows]
