@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from imageferry.digest import Digest
+from imageferry.ecr.hosts import registry_host as ecr_registry_host
 from imageferry.errors import ConfigError, InvalidReference
 from imageferry.reference import Reference
 from imageferry.tasks.params import ALL_TAGS, TaskSpec, parse_image_entry
@@ -84,23 +85,6 @@ class Selection:
 
     pairs: tuple[ImagePair, ...]
     notes: tuple[str, ...] = ()
-
-
-def ecr_registry_host(account_id: str, region: str) -> str:
-    """The ECR registry host of an account in a region, per AWS partition.
-
-    China regions use ``amazonaws.com.cn``; GovCloud uses ``amazonaws.com``;
-    the ISO partitions have their own domains.
-    """
-    if region.startswith("cn-"):
-        domain = "amazonaws.com.cn"
-    elif region.startswith("us-isob-"):
-        domain = "sc2s.sgov.gov"
-    elif region.startswith("us-iso-"):
-        domain = "c2s.ic.gov"
-    else:
-        domain = "amazonaws.com"
-    return f"{account_id}.dkr.ecr.{region}.{domain}"
 
 
 def _account(given: str, caller: str | None, parameter: str) -> str:
