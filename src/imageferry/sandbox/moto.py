@@ -27,8 +27,10 @@ from imageferry.sandbox.registry import SandboxError, free_port
 
 __all__ = ["MOTO_SERVICES", "MotoServer"]
 
-#: The services imageferry's tests point at moto.
-MOTO_SERVICES = ("secretsmanager", "sns", "sts")
+#: ``AWS_ENDPOINT_URL_<X>`` suffixes of the services imageferry's tests point at moto.
+#: botocore derives the suffix from the service *id* ("Secrets Manager" ->
+#: ``SECRETS_MANAGER``); ``SECRETSMANAGER`` is set too for readers who expect it.
+MOTO_SERVICES = ("SECRETS_MANAGER", "SECRETSMANAGER", "SNS", "STS")
 
 _START_TIMEOUT = 30.0
 _START_ATTEMPTS = 3
@@ -59,7 +61,7 @@ class MotoServer:
 
     def environment(self, region: str = "us-east-1") -> dict[str, str]:
         """The ``AWS_*`` variables that send boto3 to this server with fake keys."""
-        env = {f"AWS_ENDPOINT_URL_{s.upper()}": self.url for s in MOTO_SERVICES}
+        env = {f"AWS_ENDPOINT_URL_{s}": self.url for s in MOTO_SERVICES}
         env.update(
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",

@@ -101,6 +101,9 @@ class AwsSecretStore:
     def delete(self, name: str) -> None:
         validate_secret_name(name)
         try:
+            # With ForceDeleteWithoutRecovery, AWS reports success for a name that
+            # does not exist; ask first so both backends report SecretNotFound.
+            self._client.describe_secret(SecretId=name)
             self._client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
         except ClientError as e:
             if _error_code(e) == "ResourceNotFoundException":
