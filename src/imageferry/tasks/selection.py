@@ -23,6 +23,9 @@ Rules (issue 3, "What to copy"), and where they differ from the reference:
   Hub's ``library/`` stays in the path: ``ubuntu`` from Docker Hub lands in
   ``<prefix>/library/ubuntu``, so official and user images never collide.
 * The destination keeps the source's tag and/or digest.
+
+ECR hosts come from :mod:`imageferry.ecr.hosts` (re-exported here as
+:func:`ecr_registry_host`), so both packages agree on partitions.
 """
 
 from __future__ import annotations
