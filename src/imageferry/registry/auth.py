@@ -164,26 +164,35 @@ class Authenticator:
                 sent_auth = True
         reply = yield _replace_headers(request, headers)
         assert isinstance(reply, AuthReply)
-        if reply.status != 401:
-            return
-        offered = pick_challenge(parse_challenges(reply.www_authenticate))
-        if offered is None:
-            return
-        self._challenges[host] = offered
-        if offered.scheme == "bearer":
-            if challenge is not None and challenge.scheme == "bearer":
-                self._drop(host, challenge.service, wanted)
-            if offered.scope:
-                wanted = _merge_scopes((*wanted, offered.scope))
-        header = yield from self._authorization(host, offered, wanted, fresh=True)
-        if header is None:
-            return
-        if sent_auth and headers.get("Authorization") == header:
-            # Fresh credentials are the ones just rejected: asking again won't help.
-            return
-        headers["Authorization"] = header
-        retry = yield _replace_headers(request, headers)
-        assert isinstance(retry, AuthReply)
+        # At most two answers to a 401: the first challenge, then (only for
+        # insufficient_scope naming a scope we lacked) one more re-ask.
+        for round_ in range(2):
+            if reply.status != 401:
+                return
+            offered = pick_challenge(parse_challenges(reply.www_authenticate))
+            if offered is None:
+                return
+            previous, self._challenges[host] = challenge, offered
+            if offered.scheme == "bearer":
+                if previous is not None and previous.scheme == "bearer":
+                    self._drop(host, previous.service, wanted)
+                widened = _merge_scopes((*wanted, offered.scope))
+                if round_ and (offered.error != "insufficient_scope" or widened == wanted):
+                    return
+                wanted = widened
+            elif round_:
+                return
+            challenge = offered
+            header = yield from self._authorization(host, offered, wanted, fresh=True)
+            if header is None:
+                return
+            if sent_auth and headers.get("Authorization") == header:
+                # Fresh credentials are the ones just rejected: asking again won't help.
+                return
+            headers["Authorization"] = header
+            sent_auth = True
+            reply = yield _replace_headers(request, headers)
+            assert isinstance(reply, AuthReply)
 
     def _authorization(
         self, host: str, challenge: Challenge, scopes: tuple[str, ...], *, fresh: bool

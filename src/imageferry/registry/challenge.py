@@ -18,6 +18,8 @@ __all__ = ["Challenge", "parse_challenges", "pick_challenge"]
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 _SPACE = re.compile(r"[ \t]*")
+# RFC 7235 allows only a token unquoted; servers also send bare URLs, so be lenient.
+_BARE_VALUE = re.compile(r"[^,\s]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,7 @@ def _parse_one(value: str) -> list[Challenge]:
             if scanner.peek() == '"':
                 params[name.lower()] = scanner.quoted()
             else:
-                params[name.lower()] = scanner.match(_TOKEN68) or scanner.match(_TOKEN) or ""
+                params[name.lower()] = scanner.match(_BARE_VALUE) or ""
         out.append(Challenge(scheme.lower(), MappingProxyType(params)))
         scanner.skip_commas()
         if scanner.pos == start or (scanner.peek() and not _TOKEN.match(scanner.peek())):

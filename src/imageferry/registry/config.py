@@ -65,6 +65,8 @@ class RegistryConfig:
             raise ConfigError("retries must be 0 or more")
         object.__setattr__(self, "mirrors", MappingProxyType(dict(self.mirrors)))
         object.__setattr__(self, "insecure", frozenset(h.lower() for h in self.insecure))
+        for registry in self.mirrors:
+            self.location(registry)  # fail at configuration time, not at first use
 
     def location(self, registry: str) -> tuple[str | None, str, str]:
         """``(explicit scheme or None, host, namespace)`` serving ``registry``."""
@@ -76,7 +78,7 @@ class RegistryConfig:
         for prefix in ("https://", "http://"):
             if target.startswith(prefix):
                 scheme, target = prefix[:-3], target[len(prefix) :]
-        host, _, namespace = target.strip("/").partition("/")
+        host, _, namespace = target.rstrip("/").partition("/")
         if not host:
             raise ConfigError(f"mirror location for {registry!r} has no host: {target!r}")
         return scheme, host, namespace

@@ -91,7 +91,9 @@ def error_for_response(
     """
     errors = parse_error_body(body)
     code = errors[0].code if errors else ""
-    detail = "; ".join(f"{e.code}: {e.message}" if e.message else e.code for e in errors)
+    # dict.fromkeys: registries repeat one error per missing blob; say it once.
+    parts = dict.fromkeys(f"{e.code}: {e.message}" if e.message else e.code for e in errors)
+    detail = "; ".join(parts)
     detail = detail[:_MAX_MESSAGE] or _plain_text(body)
     cls: type[ResponseError]
     codes = {e.code.upper() for e in errors}
