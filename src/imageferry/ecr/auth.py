@@ -12,6 +12,11 @@ Each registry may use its own AWS keys: in a cross-account task the source and
 the destination accounts have different secrets. Keys are looked up by ECR
 host, then by account id, then ``default_keys``; None means the default AWS
 credential chain.
+
+The registry client asks for credentials by the host it actually speaks to,
+which for a remapped registry (``RegistryConfig.mirrors``) is the mirror's
+host. ``aliases`` maps such a host to the ECR host it serves (a VPC endpoint
+alias, a proxy, or the loopback stand-in in tests).
 """
 
 from __future__ import annotations
@@ -86,12 +91,14 @@ class EcrCredentialProvider:
         self,
         keys: Mapping[str, AwsKeys | None] | None = None,
         *,
+        aliases: Mapping[str, str] | None = None,
         default_keys: AwsKeys | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
         client_factory: ClientFactory = _default_factory,
     ) -> None:
         self._keys = dict(keys or {})
+        self._aliases = {k.lower(): v for k, v in (aliases or {}).items()}
         self._default_keys = default_keys
         self._refresh_margin = refresh_margin
         self._clock = clock
@@ -104,8 +111,8 @@ class EcrCredentialProvider:
         return f"EcrCredentialProvider(registries={sorted(self._keys)!r})"
 
     async def get(self, registry: str) -> Credentials | None:
-        """Basic credentials for ``registry`` when it is an ECR host, else None."""
-        target = parse_registry_host(registry)
+        """Basic credentials for ``registry`` when it is (an alias of) an ECR host, else None."""
+        target = self.target_of(registry)
         if target is None:
             return None
         token = await self.token(target)
@@ -121,9 +128,13 @@ class EcrCredentialProvider:
                 self._tokens[target] = token
             return token
 
+    def target_of(self, registry: str) -> EcrRegistry | None:
+        """The ECR registry that ``registry`` (a host or an alias) names, if any."""
+        return parse_registry_host(self._aliases.get(registry.lower(), registry))
+
     def invalidate(self, registry: str) -> None:
         """Forget the token for ``registry`` (after the registry refused it)."""
-        target = parse_registry_host(registry)
+        target = self.target_of(registry)
         if target is not None:
             self._tokens.pop(target, None)
 

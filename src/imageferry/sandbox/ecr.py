@@ -44,11 +44,11 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -57,7 +57,7 @@ from multidict import CIMultiDict
 from imageferry.ecr.hosts import registry_host
 from imageferry.sandbox.registry import LocalRegistry, SandboxError
 
-__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "EcrStandIn"]
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "Call", "EcrStandIn"]
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -86,6 +86,14 @@ _PAGE_DEFAULT = 100
 _PAGE_MAX = 1000
 
 T = TypeVar("T")
+
+
+class Call(NamedTuple):
+    """One control-plane call as the stand-in saw it."""
+
+    action: str
+    access_key_id: str
+    region: str
 
 
 class _AwsFault(Exception):
@@ -149,6 +157,11 @@ class _Registry:
         return registry_host(self.account, self.region)
 
     @property
+    def backing_auth(self) -> dict[str, str]:
+        raw = base64.b64encode(f"AWS:{self.backing_password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+
+    @property
     def front(self) -> str:
         return f"127.0.0.1:{self.port}"
 
@@ -201,8 +214,10 @@ class EcrStandIn:
 
     ``account_for_key`` maps AWS access key ids to accounts (cross-account
     tests give each side its own keys); unknown keys belong to
-    ``default_account``. ``clock`` (epoch seconds) decides token expiry, so a
-    test can make tokens expire without waiting 12 hours.
+    ``default_account``. ``revoked_keys`` are access keys AWS would not
+    accept (every call with them fails with UnrecognizedClientException).
+    ``clock`` (epoch seconds) decides token expiry, so a test can make tokens
+    expire without waiting 12 hours.
     """
 
     def __init__(
@@ -211,10 +226,13 @@ class EcrStandIn:
         account_for_key: Mapping[str, str] | None = None,
         default_account: str = DEFAULT_ACCOUNT,
         default_region: str = DEFAULT_REGION,
+        revoked_keys: Collection[str] = (),
         token_lifetime: float = TOKEN_LIFETIME,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._account_for_key = dict(account_for_key or {})
+        self._revoked_keys = frozenset(revoked_keys)
+        self._calls: list[Call] = []
         self._default_account = default_account
         self._default_region = default_region
         self._token_lifetime = token_lifetime
@@ -248,9 +266,16 @@ class EcrStandIn:
         with self._counts_lock:
             return Counter(self._counts)
 
+    @property
+    def calls(self) -> list[Call]:
+        """Every API call so far: action, access key id and region (in order)."""
+        with self._counts_lock:
+            return list(self._calls)
+
     def reset_counts(self) -> None:
         with self._counts_lock:
             self._counts.clear()
+            self._calls.clear()
 
     @staticmethod
     def registry_name(account_id: str, region: str) -> str:
@@ -267,6 +292,12 @@ class EcrStandIn:
     def mirrors(self) -> dict[str, str]:
         """ECR host → loopback data plane, for ``RegistryConfig(mirrors=...)``."""
         return {r.host: r.front for r in list(self._registries.values())}
+
+    def aliases(self) -> dict[str, str]:
+        """Loopback data plane → ECR host (the reverse of :meth:`mirrors`), for
+        ``EcrCredentialProvider(aliases=...)``: the registry client asks for
+        credentials by the host it speaks to."""
+        return {front: host for host, front in self.mirrors().items()}
 
     def backing_registry(self, account_id: str, region: str) -> LocalRegistry:
         """The docker-registry behind (account, region), for white-box checks."""
@@ -370,6 +401,13 @@ class EcrStandIn:
             if not isinstance(body, dict):
                 raise _AwsFault("SerializationException", "the request body is not an object")
             access_key, region = self._caller(request)
+            with self._counts_lock:
+                self._calls.append(Call(action, access_key, region))
+            if access_key in self._revoked_keys:
+                raise _AwsFault(
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                )
             result = await handler(self, body, access_key, region)
         except _AwsFault as fault:
             return web.json_response(
@@ -596,7 +634,7 @@ class EcrStandIn:
         for digest in digests:
             async with self._session.head(
                 f"{registry.backing.url}/v2/{repo.name}/blobs/{digest}",
-                auth=aiohttp.BasicAuth("AWS", registry.backing_password),
+                headers=registry.backing_auth,
             ) as response:
                 if response.status == 200:
                     layers.append(
@@ -620,8 +658,7 @@ class EcrStandIn:
         assert self._session is not None
         async with self._session.get(
             registry.backing.url + path,
-            headers={"Accept": accept},
-            auth=aiohttp.BasicAuth("AWS", registry.backing_password),
+            headers={"Accept": accept, **registry.backing_auth},
         ) as response:
             if response.status != 200:
                 raise _AwsFault("ServerException", f"backing registry answered {response.status}")
@@ -721,6 +758,7 @@ class EcrStandIn:
         headers = CIMultiDict(
             (k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP
         )
+        headers.update(registry.backing_auth)
         data: Any = body
         if body is None and request.body_exists:
             data = request.content
@@ -730,7 +768,6 @@ class EcrStandIn:
             backing_url + request.path_qs,
             headers=headers,
             data=data,
-            auth=aiohttp.BasicAuth("AWS", registry.backing_password),
             allow_redirects=False,
             skip_auto_headers=("Content-Type", "Accept-Encoding", "User-Agent"),
         ) as upstream:
