@@ -1,0 +1,183 @@
+"""``ferry copy``: copy images between registries; ``ferry demo``: see it work locally."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from imageferry.cli.progress import make_progress
+from imageferry.errors import ConfigError, FerryError
+from imageferry.reference import Reference
+
+__all__ = ["parse_pairs_file", "register"]
+
+OutputFormat = Literal["text", "json"]
+
+
+def parse_pairs_file(text: str, origin: str = "file") -> list[tuple[str, str]]:
+    """``SRC DST`` per line; blank lines and ``#`` comments ignored."""
+    pairs: list[tuple[str, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise ConfigError(
+                f"{origin} line {number}: expected 'SOURCE DESTINATION', got {len(fields)} "
+                f"field(s): {line!r}"
+            )
+        pairs.append((fields[0], fields[1]))
+    return pairs
+
+
+def _pairs_from_args(images: Sequence[str], from_file: Path | None) -> list[tuple[str, str]]:
+    if len(images) % 2:
+        raise ConfigError(
+            f"images come in SOURCE DESTINATION pairs; got {len(images)} argument(s), "
+            f"the last one ({images[-1]!r}) has no destination"
+        )
+    pairs = list(zip(images[::2], images[1::2], strict=True))
+    if from_file is not None:
+        try:
+            text = sys.stdin.read() if str(from_file) == "-" else from_file.read_text()
+        except OSError as e:
+            raise ConfigError(f"cannot read --from-file {from_file}: {e.strerror}") from None
+        pairs += parse_pairs_file(text, str(from_file))
+    if not pairs:
+        raise ConfigError("nothing to copy: give SOURCE DESTINATION pairs or --from-file FILE")
+    return pairs
+
+
+def _parse_references(pairs: list[tuple[str, str]]) -> list[tuple[Reference, Reference]]:
+    problems: list[str] = []
+    parsed: list[tuple[Reference, Reference]] = []
+    for src, dst in pairs:
+        try:
+            parsed.append((Reference.parse(src), Reference.parse(dst)))
+        except FerryError as e:
+            problems.append(str(e))
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return parsed
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"ferry: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def copy_command(
+    images: Annotated[
+        list[str] | None,
+        typer.Argument(help="SOURCE DESTINATION pairs, e.g. alpine:3.20 localhost:5000/alpine"),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", "-f", help="File of 'SOURCE DESTINATION' lines ('-' = stdin)."),
+    ] = None,
+    multi_arch: Annotated[
+        str, typer.Option(help="all (keep the index, digest preserved) | system | index-only")
+    ] = "all",
+    platform: Annotated[
+        str | None,
+        typer.Option(help="Copy only these platforms, e.g. linux/amd64,linux/arm64 (new index)."),
+    ] = None,
+    include_foreign_layers: Annotated[
+        bool, typer.Option(help="Also copy non-distributable (foreign) layers.")
+    ] = False,
+    src_creds: Annotated[
+        str | None, typer.Option(help="USER:PASS for the source registries.", envvar=None)
+    ] = None,
+    dest_creds: Annotated[str | None, typer.Option(help="USER:PASS for the destinations.")] = None,
+    authfile: Annotated[
+        Path | None, typer.Option(help="Docker config.json with credentials.")
+    ] = None,
+    insecure_registry: Annotated[
+        list[str] | None,
+        typer.Option(help="Allow plain HTTP / unverified TLS to this host (repeatable)."),
+    ] = None,
+    mirror: Annotated[
+        list[str] | None,
+        typer.Option(help="Remap a registry: NAME=LOCATION, e.g. docker.io=mirror:5000."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Images in flight.")] = 8,
+    dry_run: Annotated[bool, typer.Option(help="List what would be copied; change nothing.")] = (
+        False
+    ),
+    output: Annotated[str, typer.Option("--output", "-o", help="text | json")] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Copy images from SOURCE to DESTINATION, byte for byte, digests preserved."""
+    from imageferry.runner import (
+        CopyRequest,
+        describe_planned,
+        planned_json,
+        run_copy,
+        run_dry_run,
+    )
+
+    try:
+        if output not in ("text", "json"):
+            raise ConfigError(f"--output must be text or json, not {output!r}")
+        pairs = _parse_references(_pairs_from_args(images or [], from_file))
+        request = CopyRequest.build(
+            pairs=pairs,
+            multi_arch=multi_arch,
+            platforms=platform,
+            include_foreign_layers=include_foreign_layers,
+            src_creds=src_creds,
+            dest_creds=dest_creds,
+            authfile=authfile,
+            insecure=insecure_registry or [],
+            mirrors=mirror or [],
+            concurrency=concurrency,
+        )
+    except FerryError as e:
+        raise _fail(str(e), 2) from None
+
+    if dry_run:
+        planned = asyncio.run(run_dry_run(request))
+        if output == "json":
+            typer.echo(json.dumps({"images": [planned_json(p) for p in planned]}, indent=2))
+        else:
+            for p in planned:
+                typer.echo(describe_planned(p))
+        raise typer.Exit(1 if any(p.error for p in planned) else 0)
+
+    progress = make_progress(quiet or output == "json")
+    try:
+        results, summary = asyncio.run(run_copy(request, progress))
+    except FerryError as e:
+        raise _fail(str(e), 1) from None
+    if output == "json":
+        doc = {"images": [r.to_json() for r in results], "summary": summary}
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        typer.echo(
+            f"{summary['copied']} copied, {summary['skipped']} skipped, "
+            f"{summary['failed']} failed; {summary['bytes_transferred']} bytes sent, "
+            f"{summary['bytes_reused']} reused in {summary['wall_seconds']:.2f}s"
+        )
+    raise typer.Exit(1 if summary["failed"] else 0)
+
+
+def demo_command(
+    size_mb: Annotated[int, typer.Option(help="Approximate size of the sample fleet.")] = 40,
+    keep: Annotated[bool, typer.Option(help="Keep the registries running until Ctrl-C.")] = False,
+) -> None:
+    """Start two loopback registries, fill one with sample images, copy them across."""
+    from imageferry.demo import run_demo
+
+    raise typer.Exit(run_demo(size_mb=size_mb, keep=keep))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("copy")(copy_command)
+    app.command("demo")(demo_command)

@@ -1,0 +1,152 @@
+"""Run copies the way ``ferry copy`` does: build a client from user input, copy, summarise.
+
+Kept apart from the CLI so the demo, the benchmark and the task executor
+can run exactly what the command runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage, summarize
+from imageferry.copy.events import ProgressSink
+from imageferry.ecr.auth import EcrCredentialProvider
+from imageferry.errors import ConfigError
+from imageferry.manifest import Platform
+from imageferry.reference import Reference
+from imageferry.registry import (
+    ChainCredentials,
+    CredentialProvider,
+    Credentials,
+    DockerConfigCredentials,
+    RegistryClient,
+    RegistryConfig,
+    StaticCredentials,
+    parse_user_pass,
+)
+
+__all__ = [
+    "CopyRequest",
+    "build_client",
+    "credential_chain",
+    "describe_planned",
+    "planned_json",
+    "run_copy",
+    "run_dry_run",
+]
+
+_MULTI_ARCH = ("all", "system", "index-only")
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """Everything one ``ferry copy`` invocation asked for, validated."""
+
+    pairs: tuple[tuple[Reference, Reference], ...]
+    options: CopyOptions
+    config: RegistryConfig
+    explicit: dict[str, Credentials] = field(repr=False)
+    authfile: Path | None = None
+    concurrency: int = 8
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        pairs: Sequence[tuple[Reference, Reference]],
+        multi_arch: str = "all",
+        platforms: str | None = None,
+        include_foreign_layers: bool = False,
+        src_creds: str | None = None,
+        dest_creds: str | None = None,
+        authfile: Path | None = None,
+        insecure: Sequence[str] = (),
+        mirrors: Sequence[str] = (),
+        concurrency: int = 8,
+    ) -> CopyRequest:
+        if multi_arch not in _MULTI_ARCH:
+            raise ConfigError(f"--multi-arch must be one of {', '.join(_MULTI_ARCH)}")
+        wanted: tuple[Platform, ...] = ()
+        if platforms:
+            try:
+                wanted = tuple(Platform.parse(p) for p in platforms.split(",") if p.strip())
+            except ValueError as e:
+                raise ConfigError(f"--platform: {e}") from None
+        mirror_map: dict[str, str] = {}
+        for item in mirrors:
+            name, eq, location = item.partition("=")
+            if not eq or not name.strip() or not location.strip():
+                raise ConfigError(f"--mirror {item!r} must be NAME=LOCATION, e.g. docker.io=m:5000")
+            mirror_map[name.strip()] = location.strip()
+        explicit: dict[str, Credentials] = {}
+        # Destination credentials win where one registry is both source and destination.
+        for creds_text, side in ((src_creds, 0), (dest_creds, 1)):
+            if creds_text:
+                creds = parse_user_pass(creds_text)
+                for pair in pairs:
+                    explicit[pair[side].registry] = creds
+        options = CopyOptions(
+            multi_arch=multi_arch,  # type: ignore[arg-type]
+            platforms=wanted,
+            include_foreign_layers=include_foreign_layers,
+        )
+        config = RegistryConfig(mirrors=mirror_map, insecure=frozenset(insecure))
+        return cls(tuple(pairs), options, config, explicit, authfile, concurrency)
+
+
+def credential_chain(
+    explicit: dict[str, Credentials], authfile: Path | None = None
+) -> CredentialProvider:
+    """Explicit credentials, then ECR tokens for ECR hosts, then the Docker config."""
+    return ChainCredentials(
+        [StaticCredentials(explicit), EcrCredentialProvider(), DockerConfigCredentials(authfile)]
+    )
+
+
+def build_client(request: CopyRequest) -> RegistryClient:
+    return RegistryClient(request.config, credential_chain(request.explicit, request.authfile))
+
+
+async def run_copy(
+    request: CopyRequest, progress: ProgressSink | None = None
+) -> tuple[list[ImageResult], dict[str, Any]]:
+    """Copy every pair; the summary's ``wall_seconds`` is the whole run's elapsed time."""
+    started = time.monotonic()
+    async with build_client(request) as client:
+        engine = CopyEngine(client.repository, max_images=request.concurrency, events=progress)
+        if progress is not None and hasattr(progress, "__enter__"):
+            with progress:  # type: ignore[attr-defined]
+                results = await engine.copy_many(request.pairs, request.options)
+        else:
+            results = await engine.copy_many(request.pairs, request.options)
+    summary = summarize(results)
+    summary["wall_seconds"] = round(time.monotonic() - started, 3)
+    return results, summary
+
+
+async def run_dry_run(request: CopyRequest) -> list[PlannedImage]:
+    async with build_client(request) as client:
+        engine = CopyEngine(client.repository, max_images=request.concurrency)
+        return await engine.dry_run(request.pairs, request.options)
+
+
+def planned_json(planned: PlannedImage) -> dict[str, Any]:
+    data = asdict(planned)
+    data["notes"] = list(planned.notes)
+    return data
+
+
+def describe_planned(planned: PlannedImage) -> str:
+    if planned.status == "failed":
+        return f"failed      {planned.source}: {planned.error}"
+    if planned.status == "up-to-date":
+        return f"up-to-date  {planned.source} -> {planned.destination} {planned.digest}"
+    return (
+        f"would copy  {planned.source} -> {planned.destination}: "
+        f"{planned.blobs_missing}/{planned.blobs_total} blobs, "
+        f"{planned.bytes_missing} of {planned.bytes_total} bytes to send"
+    )
