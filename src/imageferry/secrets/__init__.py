@@ -15,7 +15,7 @@ from imageferry.secrets.base import (
 )
 from imageferry.secrets.factory import open_secret_store
 from imageferry.secrets.local import LocalSecretStore
-from imageferry.secrets.shapes import registry_credentials_from_secret
+from imageferry.secrets.shapes import registry_credentials_from_secret, resolve_credential
 
 __all__ = [
     "AwsSecretStore",
@@ -26,6 +26,7 @@ __all__ = [
     "SecretStoreError",
     "open_secret_store",
     "registry_credentials_from_secret",
+    "resolve_credential",
     "validate_secret_name",
     "validate_secret_value",
 ]

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from imageferry.aws import AwsKeys
 from imageferry.registry.credentials import Credentials
-from imageferry.secrets.base import InvalidSecret
+from imageferry.secrets.base import InvalidSecret, SecretStore
 
-__all__ = ["registry_credentials_from_secret"]
+__all__ = ["registry_credentials_from_secret", "resolve_credential"]
 
 _AWS_KEYS = {"access_key_id", "secret_access_key"}
 _USER_PASS = {"username", "password"}
@@ -43,3 +43,12 @@ def registry_credentials_from_secret(
         f"{name} holds keys ({found}) that are not registry credentials; store either "
         '{"access_key_id", "secret_access_key"} for ECR or {"username", "password"}'
     )
+
+
+def resolve_credential(store: SecretStore, name: str) -> Credentials | AwsKeys:
+    """The credentials a task's ``srcCredential``/``destCredential`` names.
+
+    Raises :class:`~imageferry.secrets.base.SecretNotFound` (with the
+    ``ferry secret put`` hint) or :class:`InvalidSecret` for a wrong shape.
+    """
+    return registry_credentials_from_secret(store.get(name), name=f"secret {name!r}")

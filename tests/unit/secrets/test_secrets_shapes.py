@@ -2,7 +2,13 @@ import pytest
 
 from imageferry.aws import AwsKeys
 from imageferry.registry.credentials import Credentials
-from imageferry.secrets import InvalidSecret, registry_credentials_from_secret
+from imageferry.secrets import (
+    InvalidSecret,
+    LocalSecretStore,
+    SecretNotFound,
+    registry_credentials_from_secret,
+    resolve_credential,
+)
 
 
 def test_reference_ecr_format_becomes_aws_keys() -> None:
@@ -42,3 +48,14 @@ def test_other_shapes_name_the_keys_and_the_accepted_shapes() -> None:
 def test_empty_access_key_is_not_accepted() -> None:
     with pytest.raises(InvalidSecret):
         registry_credentials_from_secret({"access_key_id": "", "secret_access_key": "x"})
+
+
+def test_resolve_credential_reads_the_named_secret(tmp_path) -> None:
+    store = LocalSecretStore(tmp_path)
+    store.put("ecr-src", {"access_key_id": "AKIA", "secret_access_key": "sk"})
+    store.put("odd", {"token": "t"})
+    assert resolve_credential(store, "ecr-src") == AwsKeys("AKIA", "sk")
+    with pytest.raises(SecretNotFound, match="ferry secret put missing"):
+        resolve_credential(store, "missing")
+    with pytest.raises(InvalidSecret, match="secret 'odd'"):
+        resolve_credential(store, "odd")
