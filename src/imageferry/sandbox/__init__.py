@@ -1,9 +1,38 @@
-"""A sandbox for tests, ``ferry demo`` and ``bench/``: local registries, a token
-server, images built in code and pushed with plain httpx, and skopeo as an
-independent verifier. Nothing here is used by the product's copy path.
+"""A sandbox for tests, ``ferry demo`` and ``bench/``.
+
+Local registries (:class:`LocalRegistry`, Debian's ``docker-registry``), a
+Docker token-auth server (:class:`TokenServer`), images built in code and
+pushed with the sandbox's own httpx client (:mod:`~imageferry.sandbox.images`),
+and skopeo as an independent verifier (:mod:`~imageferry.sandbox.skopeo`).
+Nothing here is on the product's copy path.
 """
 
-from imageferry.sandbox.images import PushedManifest, Pusher, push_image
+from imageferry.sandbox.images import (
+    PushedManifest,
+    Pusher,
+    build_fleet,
+    delete_manifest,
+    push_artifact,
+    push_foreign_layer_image,
+    push_image,
+    push_index,
+    push_large_image,
+)
 from imageferry.sandbox.registry import LocalRegistry, SandboxError, free_port
+from imageferry.sandbox.token_server import TokenServer
 
-__all__ = ["LocalRegistry", "PushedManifest", "Pusher", "SandboxError", "free_port", "push_image"]
+__all__ = [
+    "LocalRegistry",
+    "PushedManifest",
+    "Pusher",
+    "SandboxError",
+    "TokenServer",
+    "build_fleet",
+    "delete_manifest",
+    "free_port",
+    "push_artifact",
+    "push_foreign_layer_image",
+    "push_image",
+    "push_index",
+    "push_large_image",
+]

@@ -628,30 +628,33 @@ class EcrStandIn:
         digests = list(body.get("layerDigests") or [])
         if not 1 <= len(digests) <= 100:
             raise _AwsFault("InvalidParameterException", "layerDigests must hold 1-100 digests")
-        layers: list[dict[str, Any]] = []
-        failures: list[dict[str, Any]] = []
         assert self._session is not None
-        for digest in digests:
-            async with self._session.head(
+        session = self._session
+
+        async def check(digest: str) -> tuple[str, int | None]:
+            async with session.head(
                 f"{registry.backing.url}/v2/{repo.name}/blobs/{digest}",
                 headers=registry.backing_auth,
             ) as response:
-                if response.status == 200:
-                    layers.append(
-                        {
-                            "layerDigest": digest,
-                            "layerAvailability": "AVAILABLE",
-                            "layerSize": int(response.headers.get("Content-Length", "0")),
-                        }
-                    )
-                else:
-                    failures.append(
-                        {
-                            "layerDigest": digest,
-                            "failureCode": "MissingLayerDigest",
-                            "failureReason": "Requested layer is not available",
-                        }
-                    )
+                if response.status != 200:
+                    return digest, None
+                return digest, int(response.headers.get("Content-Length", "0"))
+
+        layers: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for digest, size in await asyncio.gather(*(check(d) for d in digests)):
+            if size is None:
+                failures.append(
+                    {
+                        "layerDigest": digest,
+                        "failureCode": "MissingLayerDigest",
+                        "failureReason": "Requested layer is not available",
+                    }
+                )
+            else:
+                layers.append(
+                    {"layerDigest": digest, "layerAvailability": "AVAILABLE", "layerSize": size}
+                )
         return {"layers": layers, "failures": failures}
 
     async def _backing_get(self, registry: _Registry, path: str, accept: str) -> bytes:

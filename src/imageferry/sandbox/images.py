@@ -1,42 +1,41 @@
-"""Build images in code and push them with plain httpx (no Docker engine here).
+"""Build images in code and push them with the sandbox's own httpx client.
 
-This is deliberately an *independent* client: it shares no code with
-``imageferry.registry``, so a bug there cannot hide itself in tests that use
-these builders to create the source images.
+Docker cannot run here, so tests, ``ferry demo`` and ``bench/`` make their
+images with these builders. They push through :class:`Pusher`, which shares
+no code with ``imageferry.registry``. Content is deterministic per ``seed``
+(see :mod:`imageferry.sandbox.content`).
 
-Content is deterministic: blobs come from an AES-CTR keystream keyed by a
-``seed`` (fast, ~GB/s), so equal seeds give equal blobs (shared layers) and
-different seeds give different ones. Layers are opaque pseudo-random bytes
-labelled as tar+gzip; registries and copy tools never unpack them.
-
-Every builder returns a :class:`PushedManifest`; its ``digest`` is a ``str``
-(``sha256:...``), the digest of its exact ``body`` bytes.
-
-Protocol: OCI distribution-spec, "Pushing blobs" (POST then monolithic PUT
-``?digest=``) and "Pushing manifests"; auth per distribution's token spec.
+Every builder returns a :class:`PushedManifest` whose ``digest`` is a ``str``
+(``sha256:...``): the digest of its exact ``body`` bytes as pushed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal
-
-import httpx
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from imageferry.digest import Digest
 from imageferry.manifest import (
+    DOCKER_FOREIGN_LAYER,
     DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
     Platform,
 )
-from imageferry.sandbox.registry import SandboxError
+from imageferry.sandbox.content import (
+    CHUNK_SIZE,
+    diff_id_of,
+    layer_chunks,
+    make_layer,
+    measure_layer,
+    random_bytes,
+    random_chunks,
+)
+from imageferry.sandbox.pusher import OCI_LAYER, Credentials, Pusher
 
 __all__ = [
     "DOCKER_CONFIG",
@@ -47,7 +46,13 @@ __all__ = [
     "PushedManifest",
     "Pusher",
     "Target",
+    "build_fleet",
+    "delete_manifest",
+    "push_artifact",
+    "push_foreign_layer_image",
     "push_image",
+    "push_index",
+    "push_large_image",
     "random_bytes",
     "random_chunks",
 ]
@@ -55,42 +60,12 @@ __all__ = [
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_EMPTY_JSON = "application/vnd.oci.empty.v1+json"
 
 Format = Literal["docker", "oci"]
-Credentials = tuple[str, str]
-
-_CHUNK = 4 << 20
-_PUSH_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
-
-
-# -- deterministic content -------------------------------------------------------
-
-
-def random_chunks(seed: int | str, size: int, chunk_size: int = _CHUNK) -> Iterator[bytes]:
-    """``size`` pseudo-random bytes for ``seed``, as chunks of ``chunk_size``.
-
-    The same seed always yields the same bytes, however they are chunked.
-    """
-    key = hashlib.sha256(f"imageferry-sandbox:{seed}".encode()).digest()
-    encryptor = Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor()
-    zeros = bytes(min(chunk_size, size))
-    remaining = size
-    while remaining > 0:
-        n = min(chunk_size, remaining)
-        yield encryptor.update(zeros[:n] if n < len(zeros) else zeros)
-        remaining -= n
-
-
-def random_bytes(seed: int | str, size: int) -> bytes:
-    """All of :func:`random_chunks` at once; for small blobs."""
-    return b"".join(random_chunks(seed, size))
 
 
 def _json(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=False).encode()
+    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def _descriptor_json(d: Descriptor) -> dict[str, Any]:
@@ -131,184 +106,6 @@ class PushedManifest:
         if self.tag is None:
             return f"{self.repository}@{self.digest}"
         return f"{self.repository}:{self.tag}"
-
-
-# -- the pusher ------------------------------------------------------------------
-
-
-class Pusher:
-    """A minimal synchronous push client for one registry.
-
-    Handles anonymous registries, HTTP Basic (htpasswd) and Docker token auth:
-    on a 401 it reads ``WWW-Authenticate``, fetches a bearer token for
-    ``repository:<repo>:pull,push`` from the realm (with Basic credentials when
-    given) and retries once. Tokens are cached per repository.
-    """
-
-    def __init__(self, url: str, auth: Credentials | None = None, *, timeout: float = 60.0) -> None:
-        self.url = url.rstrip("/")
-        self._auth = auth
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
-        self._use_basic = False
-        self._tokens: dict[str, str] = {}
-
-    def __repr__(self) -> str:
-        user = self._auth[0] if self._auth else None
-        return f"Pusher(url={self.url!r}, user={user!r})"
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> Pusher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- auth --------------------------------------------------------------
-
-    def _headers(self, repo: str) -> dict[str, str]:
-        token = self._tokens.get(repo)
-        return {"Authorization": f"Bearer {token}"} if token else {}
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        repo: str,
-        *,
-        content: bytes | Iterator[bytes] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """Send, answering one 401 challenge. Streams cannot be resent: callers
-        authenticate with a small request to the same repository first."""
-        for attempt in (1, 2):
-            merged = {**self._headers(repo), **(headers or {})}
-            basic = self._auth if self._use_basic else None
-            response = self._client.request(
-                method, url, content=content, headers=merged, auth=basic
-            )
-            if (
-                response.status_code != 401
-                or attempt == 2
-                or not isinstance(content, (bytes, type(None)))
-            ):
-                return response
-            self._answer_challenge(response, repo)
-        raise AssertionError("unreachable")
-
-    def _answer_challenge(self, response: httpx.Response, repo: str) -> None:
-        challenge = response.headers.get("WWW-Authenticate", "")
-        scheme, _, params_text = challenge.partition(" ")
-        params = dict(_CHALLENGE_PARAM.findall(params_text))
-        if scheme.lower() == "basic":
-            if self._auth is None:
-                raise SandboxError(f"{self.url} needs credentials (Basic auth) and none were given")
-            self._use_basic = True
-            return
-        if scheme.lower() != "bearer" or "realm" not in params:
-            raise SandboxError(f"{self.url} answered 401 with an unusable challenge {challenge!r}")
-        query = {"service": params.get("service", ""), "scope": f"repository:{repo}:pull,push"}
-        token_response = self._client.get(params["realm"], params=query, auth=self._auth)
-        if token_response.status_code != 200:
-            raise SandboxError(
-                f"token server {params['realm']} refused a token for {query['scope']}: "
-                f"{token_response.status_code} {token_response.text[:200]}"
-            )
-        data = token_response.json()
-        self._tokens[repo] = str(data.get("token") or data.get("access_token"))
-
-    # -- blobs -------------------------------------------------------------
-
-    def has_blob(self, repo: str, digest: str) -> bool:
-        response = self._request("HEAD", f"{self.url}/v2/{repo}/blobs/{digest}", repo)
-        return response.status_code == 200
-
-    def _start_upload(self, repo: str) -> str:
-        response = self._request("POST", f"{self.url}/v2/{repo}/blobs/uploads/", repo)
-        _check(response, 202, f"starting a blob upload to {repo}")
-        return str(response.url.join(response.headers["Location"]))
-
-    def push_blob(self, repo: str, data: bytes, media_type: str = OCI_LAYER) -> Descriptor:
-        """Upload ``data`` unless the registry has it; return its descriptor."""
-        digest = Digest.of(data)
-        descriptor = Descriptor(media_type, digest, len(data))
-        if self.has_blob(repo, str(digest)):
-            return descriptor
-        location = self._start_upload(repo)
-        response = self._request(
-            "PUT",
-            str(httpx.URL(location).copy_merge_params({"digest": str(digest)})),
-            repo,
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        _check(response, 201, f"uploading blob {digest} to {repo}")
-        return descriptor
-
-    def push_blob_stream(
-        self,
-        repo: str,
-        chunks: Iterator[bytes],
-        size: int,
-        digest: str,
-        media_type: str = OCI_LAYER,
-    ) -> Descriptor:
-        """Upload a blob from an iterator of chunks without holding it in memory.
-
-        ``size`` and ``digest`` must be known up front (the PUT names the
-        digest, and Content-Length avoids chunked encoding); the registry
-        verifies both.
-        """
-        descriptor = Descriptor(media_type, Digest.parse(digest), size)
-        if self.has_blob(repo, digest):
-            return descriptor
-        location = self._start_upload(repo)
-        response = self._request(
-            "PUT",
-            str(httpx.URL(location).copy_merge_params({"digest": digest})),
-            repo,
-            content=chunks,
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-        )
-        _check(response, 201, f"uploading blob {digest} ({size} bytes) to {repo}")
-        return descriptor
-
-    # -- manifests ---------------------------------------------------------
-
-    def push_manifest(self, repo: str, ref: str, body: bytes, media_type: str) -> str:
-        """PUT a manifest under a tag or its digest; return its digest (``str``)."""
-        digest = str(Digest.of(body))
-        response = self._request(
-            "PUT",
-            f"{self.url}/v2/{repo}/manifests/{ref}",
-            repo,
-            content=body,
-            headers={"Content-Type": media_type},
-        )
-        _check(response, 201, f"pushing manifest {repo}:{ref}")
-        served = response.headers.get("Docker-Content-Digest")
-        if served and served != digest:
-            raise SandboxError(
-                f"registry computed {served} for a manifest whose digest is {digest}"
-            )
-        return digest
-
-    def delete_manifest(self, repo: str, digest: str) -> None:
-        response = self._request("DELETE", f"{self.url}/v2/{repo}/manifests/{digest}", repo)
-        _check(response, 202, f"deleting manifest {repo}@{digest}")
-
-
-def _check(response: httpx.Response, expected: int, what: str) -> None:
-    if response.status_code != expected:
-        raise SandboxError(
-            f"{what}: registry answered {response.status_code} {response.text[:300]}"
-        )
 
 
 # -- builders --------------------------------------------------------------------
@@ -391,20 +188,295 @@ def push_image(
 ) -> PushedManifest:
     """Push a single-platform image; ``tag=None`` pushes it by digest only.
 
-    ``layers`` is either the layer contents or a count of ``layer_size``-byte
-    pseudo-random layers derived from ``seed``. ``base_layers`` go first, so
-    images built on the same base share those blobs.
+    ``layers`` is either the layer blobs or a count of tar+gzip layers, each
+    holding a ``layer_size``-byte file derived from ``seed``. ``base_layers``
+    go first, so images built on the same base share those blobs.
     """
     platform = platform or Platform("linux", "amd64")
     if isinstance(layers, int):
-        layers = [random_bytes(f"{seed}/layer/{i}", layer_size) for i in range(layers)]
+        layers = [make_layer(f"{seed}/layer/{i}", layer_size).blob for i in range(layers)]
+    blobs = (*base_layers, *layers)
     layer_type = DOCKER_LAYER if fmt == "docker" else OCI_LAYER
     with _Session(target, auth) as pusher:
-        descriptors = [pusher.push_blob(repo, data, layer_type) for data in (*base_layers, *layers)]
-        config = _image_config(platform, [str(d.digest) for d in descriptors], seed, fmt)
+        descriptors = [pusher.push_blob(repo, data, layer_type) for data in blobs]
+        config = _image_config(platform, [diff_id_of(data) for data in blobs], seed, fmt)
         config_desc = pusher.push_blob(
             repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG
         )
         body, media_type = _image_manifest(fmt, config_desc, descriptors)
         digest = _push(pusher, repo, tag, body, media_type)
     return PushedManifest(repo, tag, digest, body, media_type)
+
+
+def push_index(
+    target: Target,
+    repo: str,
+    tag: str | None,
+    platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
+    *,
+    fmt: Format = "docker",
+    layers: int = 2,
+    layer_size: int = 1024,
+    seed: int | str = 0,
+    auth: Credentials | None = None,
+    base_layers: Mapping[str, Sequence[bytes]] | None = None,
+) -> PushedManifest:
+    """Push one image per platform by digest, then the index that lists them.
+
+    ``fmt="docker"`` makes a Docker manifest list of Docker images,
+    ``fmt="oci"`` an OCI image index of OCI images (image-spec index.md).
+    ``base_layers`` maps a platform string to that platform's base layers.
+    """
+    with _Session(target, auth) as pusher:
+        children = [
+            (
+                Platform.parse(text),
+                push_image(
+                    pusher,
+                    repo,
+                    None,
+                    layers=layers,
+                    layer_size=layer_size,
+                    fmt=fmt,
+                    platform=Platform.parse(text),
+                    seed=f"{seed}/{text}",
+                    base_layers=(base_layers or {}).get(text, ()),
+                ),
+            )
+            for text in platforms
+        ]
+        return _push_index_of(pusher, repo, tag, fmt, children)
+
+
+def _push_index_of(
+    pusher: Pusher,
+    repo: str,
+    tag: str | None,
+    fmt: Format,
+    children: Sequence[tuple[Platform, PushedManifest]],
+) -> PushedManifest:
+    """Push the index listing already-pushed ``children`` (image-spec index.md)."""
+    media_type = DOCKER_MANIFEST_LIST if fmt == "docker" else OCI_INDEX
+    entries = [
+        _descriptor_json(
+            Descriptor(c.media_type, Digest.parse(c.digest), len(c.body), platform=platform)
+        )
+        for platform, c in children
+    ]
+    body = _json({"schemaVersion": 2, "mediaType": media_type, "manifests": entries})
+    digest = _push(pusher, repo, tag, body, media_type)
+    return PushedManifest(repo, tag, digest, body, media_type, tuple(c for _, c in children))
+
+
+def push_artifact(
+    target: Target,
+    repo: str,
+    tag: str | None,
+    artifact_type: str = "application/vnd.example.sbom.v1",
+    config_media_type: str = "application/vnd.example.config.v1+json",
+    *,
+    subject: PushedManifest | Descriptor | None = None,
+    blobs: Sequence[bytes] | None = None,
+    blob_media_type: str = "application/json",
+    seed: int | str = 0,
+    auth: Credentials | None = None,
+) -> PushedManifest:
+    """Push an OCI artifact: an image manifest with ``artifactType`` and a
+    custom config media type (image-spec manifest.md, "Guidelines for Artifact
+    Usage"), optionally pointing at ``subject`` the way SBOMs and signatures
+    do. Pass ``tag=None`` to push it by digest only, as referrers usually are.
+    """
+    if blobs is None:
+        blobs = [_json({"sbom": f"sandbox artifact {seed}", "packages": []})]
+    if isinstance(subject, PushedManifest):
+        subject = subject.descriptor
+    with _Session(target, auth) as pusher:
+        config = pusher.push_blob(repo, _json({"seed": str(seed)}), config_media_type)
+        layers = [pusher.push_blob(repo, data, blob_media_type) for data in blobs]
+        body, media_type = _image_manifest(
+            "oci",
+            config,
+            layers,
+            artifact_type=artifact_type,
+            subject=subject,
+            annotations={"org.opencontainers.image.created": "2024-01-01T00:00:00Z"},
+        )
+        digest = _push(pusher, repo, tag, body, media_type)
+    return PushedManifest(repo, tag, digest, body, media_type)
+
+
+def push_foreign_layer_image(
+    target: Target,
+    repo: str,
+    tag: str | None,
+    *,
+    foreign_size: int = 4096,
+    foreign_url: str = "https://example.invalid/windows/base-layer.tar.gz",
+    seed: int | str = 0,
+    auth: Credentials | None = None,
+) -> PushedManifest:
+    """Push a Docker image whose base layer is *foreign* (like Windows base
+    layers): its descriptor carries ``urls`` and its blob is never uploaded,
+    so a copier must skip it rather than fail on "blob unknown".
+    """
+    foreign = make_layer(f"{seed}/foreign", foreign_size)
+    foreign_desc = Descriptor(
+        DOCKER_FOREIGN_LAYER, Digest.parse(foreign.digest), len(foreign.blob), urls=(foreign_url,)
+    )
+    own = make_layer(f"{seed}/own", 1024)
+    with _Session(target, auth) as pusher:
+        layers = [foreign_desc, pusher.push_blob(repo, own.blob, DOCKER_LAYER)]
+        platform = Platform("windows", "amd64")
+        config = _image_config(platform, [foreign.diff_id, own.diff_id], seed, "docker")
+        config_desc = pusher.push_blob(repo, config, DOCKER_CONFIG)
+        body, media_type = _image_manifest("docker", config_desc, layers)
+        digest = _push(pusher, repo, tag, body, media_type)
+    return PushedManifest(repo, tag, digest, body, media_type)
+
+
+def push_large_image(
+    target: Target,
+    repo: str,
+    tag: str | None,
+    layer_size: int,
+    *,
+    fmt: Format = "docker",
+    seed: int | str = 0,
+    auth: Credentials | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> PushedManifest:
+    """Push an image with one layer holding a ``layer_size``-byte file (e.g.
+    several GiB) without holding it in memory: one pass over the deterministic
+    generator computes digest, DiffID and size; a second pass streams the same
+    bytes to the registry.
+    """
+    seed_key = f"{seed}/large"
+    digest, diff_id, blob_size = measure_layer(seed_key, layer_size, chunk_size)
+    layer_type = DOCKER_LAYER if fmt == "docker" else OCI_LAYER
+    with _Session(target, auth) as pusher:
+        # A small request first, so that a 401 is answered before the stream starts.
+        pusher.has_blob(repo, digest)
+        chunks = layer_chunks(seed_key, layer_size, chunk_size)
+        layer = pusher.push_blob_stream(repo, chunks, blob_size, digest, layer_type)
+        config = _image_config(Platform("linux", "amd64"), [diff_id], seed, fmt)
+        config_desc = pusher.push_blob(
+            repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG
+        )
+        body, media_type = _image_manifest(fmt, config_desc, [layer])
+        manifest_digest = _push(pusher, repo, tag, body, media_type)
+    return PushedManifest(repo, tag, manifest_digest, body, media_type)
+
+
+def delete_manifest(
+    target: Target, repo: str, digest: str, *, auth: Credentials | None = None
+) -> None:
+    """Delete a manifest by digest (the registry must allow deletes; ours do)."""
+    with _Session(target, auth) as pusher:
+        pusher.delete_manifest(repo, digest)
+
+
+# -- a fleet ---------------------------------------------------------------------
+
+#: (repository, kind, base) for :func:`build_fleet`. Kinds: "docker" and "oci"
+#: single-platform images, "index" (Docker manifest list) and "oci-index".
+_FLEET: tuple[tuple[str, str, str], ...] = (
+    ("team-a/svc/api", "docker", "debian"),
+    ("team-a/svc/web", "docker", "debian"),
+    ("team-a/worker", "index", "debian"),
+    ("team-b/db/migrate", "docker", "alpine"),
+    ("team-b/ui", "oci", "alpine"),
+    ("team-b/jobs/nightly", "docker", "alpine"),
+    ("platform/gateway", "oci-index", "alpine"),
+    ("platform/tools/ci", "docker", "debian"),
+    ("ml/train/gpu", "docker", "debian"),
+    ("ml/serve", "oci", "debian"),
+    ("library/cache", "docker", "alpine"),
+    ("library/proxy", "index", "alpine"),
+)
+_FLEET_VERSIONS = ("1.0.0", "1.1.0", "2.0.0")
+_FLEET_PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+def build_fleet(
+    target: Target,
+    *,
+    total_mb: float = 200,
+    seed: int | str = 0,
+    auth: Credentials | None = None,
+) -> list[str]:
+    """Fill a registry with a realistic fleet of about ``total_mb`` MB of unique blobs.
+
+    12 repositories with nested paths, 4 tags each (three versions and
+    ``latest`` pointing at the newest): Docker and OCI images, Docker manifest
+    lists and OCI indexes for two platforms. Images share a base layer per
+    (base, platform), versions of a repository share a dependency layer, and
+    each version has its own application layer. Sizes split about 30 % base,
+    30 % dependencies, 40 % application. Returns ``repo:tag`` references
+    relative to the registry, in push order.
+    """
+    total = int(total_mb * 1024 * 1024)
+    platforms_of = {
+        repo: _FLEET_PLATFORMS if "index" in kind else _FLEET_PLATFORMS[:1]
+        for repo, kind, _ in _FLEET
+    }
+    bases = {(base, p) for repo, _, base in _FLEET for p in platforms_of[repo]}
+    deps_count = sum(len(p) for p in platforms_of.values())
+    base_size = max(256, int(total * 0.3) // len(bases))
+    deps_size = max(256, int(total * 0.3) // deps_count)
+    app_size = max(256, int(total * 0.4) // (deps_count * len(_FLEET_VERSIONS)))
+    base_blobs = {key: make_layer(f"{seed}/base/{key[0]}/{key[1]}", base_size) for key in bases}
+
+    refs: list[str] = []
+    with _Session(target, auth) as pusher:
+        for repo, kind, base in _FLEET:
+            fmt: Format = "oci" if kind.startswith("oci") else "docker"
+            pushed: PushedManifest | None = None
+            for version in _FLEET_VERSIONS:
+                layers_of = {
+                    p: [
+                        base_blobs[(base, p)].blob,
+                        make_layer(f"{seed}/{repo}/deps/{p}", deps_size).blob,
+                        make_layer(f"{seed}/{repo}/{version}/app/{p}", app_size).blob,
+                    ]
+                    for p in platforms_of[repo]
+                }
+                if "index" in kind:
+                    pushed = _push_fleet_index(pusher, repo, version, fmt, layers_of, seed)
+                else:
+                    (only,) = layers_of.values()
+                    image_seed = f"{seed}/{repo}/{version}"
+                    pushed = push_image(
+                        pusher, repo, version, layers=only, fmt=fmt, seed=image_seed
+                    )
+                refs.append(f"{repo}:{version}")
+            assert pushed is not None
+            pusher.push_manifest(repo, "latest", pushed.body, pushed.media_type)
+            refs.append(f"{repo}:latest")
+    return refs
+
+
+def _push_fleet_index(
+    pusher: Pusher,
+    repo: str,
+    tag: str,
+    fmt: Format,
+    layers_of: Mapping[str, Sequence[bytes]],
+    seed: int | str,
+) -> PushedManifest:
+    """An index whose per-platform images have exactly ``layers_of[platform]``."""
+    children = [
+        (
+            Platform.parse(p),
+            push_image(
+                pusher,
+                repo,
+                None,
+                layers=layers,
+                fmt=fmt,
+                platform=Platform.parse(p),
+                seed=f"{seed}/{repo}/{tag}/{p}",
+            ),
+        )
+        for p, layers in layers_of.items()
+    ]
+    return _push_index_of(pusher, repo, tag, fmt, children)

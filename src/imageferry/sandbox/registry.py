@@ -84,6 +84,10 @@ class LocalRegistry:
       bcrypt hashes, the only scheme distribution's htpasswd backend accepts;
     * ``"token"``: Docker token auth against ``token_server``
       (distribution docs, "Token Authentication Specification").
+
+    ``config_overrides`` is merged into the generated configuration, e.g.
+    ``{"storage": {"maintenance": {"readonly": {"enabled": True}}}}`` for a
+    registry that refuses pushes.
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class LocalRegistry:
         token_server: TokenServer | None = None,
         data_dir: Path | None = None,
         host: str = "127.0.0.1",
+        config_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         if auth == "htpasswd" and not users:
             raise ValueError("auth='htpasswd' needs users={name: password}")
@@ -105,6 +110,7 @@ class LocalRegistry:
         self._keep_data = data_dir is not None
         self._data_dir = data_dir
         self._bind_host = host
+        self._overrides = dict(config_overrides or {})
         self._port = 0
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -211,6 +217,9 @@ class LocalRegistry:
                 "secret": os.urandom(16).hex(),
                 "headers": {"X-Content-Type-Options": ["nosniff"]},
             },
+            # With validation on (the default) distribution refuses every foreign
+            # layer URL unless an allow list admits it; tests need foreign layers.
+            "validation": {"manifests": {"urls": {"allow": ["^https?://"]}}},
         }
         if self._auth == "htpasswd":
             htpasswd = self._workdir / "htpasswd"
@@ -233,7 +242,7 @@ class LocalRegistry:
                     "rootcertbundle": str(ts.cert_path),
                 }
             }
-        return config
+        return _merged(config, self._overrides)
 
     def _launch(self) -> None:
         assert self._workdir is not None
@@ -289,6 +298,17 @@ class LocalRegistry:
             shutil.rmtree(workdir, ignore_errors=True)
         if not self._keep_data:
             self._data_dir = None
+
+
+def _merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in, recursively for nested mappings."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _tail(path: Path) -> str:
