@@ -35,7 +35,16 @@ RepositoryFactory = Callable[[str, str], Repository]
 
 
 class CopyEngine:
-    """Copies images between registries reached through ``repository(registry, repo)``."""
+    """Copies images between registries reached through ``repository(registry, repo)``.
+
+    ``max_images`` bounds images in flight; ``max_blobs`` bounds blob streams
+    across all images of one :meth:`copy_many` call (and blob checks per image).
+    The ledger lives as long as the engine and trusts what it learned, so make
+    one engine per run (a scheduled task run, a CLI invocation), or pass a
+    fresh ``ledger``. ``blob_attempts`` bounds whole-blob restarts after a
+    broken stream; ``image_attempts`` whole-image retries after a retryable
+    failure (connection, 5xx, 429).
+    """
 
     def __init__(
         self,
@@ -59,7 +68,6 @@ class CopyEngine:
         self.blob_attempts = blob_attempts
         self.image_attempts = image_attempts
         self.retry_delay = retry_delay
-        self._limits: RunLimits | None = None
 
     async def copy(
         self, src: Reference, dst: Reference, options: CopyOptions | None = None
@@ -74,7 +82,7 @@ class CopyEngine:
     ) -> list[ImageResult]:
         """Copy every (source, destination) pair concurrently; results in input order."""
         options = options or CopyOptions()
-        limits = self._run_limits()
+        limits = RunLimits(self.ledger, self.max_blobs, self.blob_attempts, self.retry_delay)
         slots = asyncio.Semaphore(self.max_images)
 
         async def one(index: int, src: Reference, dst: Reference) -> ImageResult:
@@ -116,15 +124,6 @@ class CopyEngine:
         return (await self.dry_run([(src, dst)], options))[0]
 
     # -- internals ------------------------------------------------------------
-
-    def _run_limits(self) -> RunLimits:
-        # One set of limits per engine: the global blob bound holds across runs
-        # started concurrently on the same engine.
-        if self._limits is None:
-            self._limits = RunLimits(
-                self.ledger, self.max_blobs, self.blob_attempts, self.retry_delay
-            )
-        return self._limits
 
     def _image(
         self, key: str, src: Reference, dst: Reference, options: CopyOptions, limits: RunLimits

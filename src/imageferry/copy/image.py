@@ -90,12 +90,16 @@ class _Blamed(Exception):
 
 
 def describe_error(where: str, cause: BaseException) -> str:
-    """One line for a user: where it failed, what, and the registry's code."""
+    """One line for a user: where it failed, what, and the registry's code.
+
+    ``where`` is left out when the message already names it (the registry
+    client's messages say which manifest or blob they were about).
+    """
     text = str(cause) if isinstance(cause, FerryError) else f"{type(cause).__name__}: {cause}"
     text = " ".join(text.split()) or type(cause).__name__
     if isinstance(cause, ResponseError) and cause.code and cause.code not in text:
         text += f" ({cause.status} {cause.code})"
-    return f"{where}: {text}"
+    return text if where in text else f"{where}: {text}"
 
 
 class ImageCopy:
@@ -220,10 +224,15 @@ class ImageCopy:
 
     async def _resolve(self) -> _Resolved:
         src_text, dst_text = str(self.src), str(self.dst)
-        src_head, dst_head = await asyncio.gather(
+        # Both HEADs at once; when both fail, the source's failure is the one to report.
+        src_answer, dst_answer = await asyncio.gather(
             self._blame(src_text, self.source.head_manifest(self.src.manifest_ref)),
             self._blame(dst_text, self.destination.head_manifest(self._dst_lookup)),
+            return_exceptions=True,
         )
+        if isinstance(src_answer, BaseException):
+            raise src_answer
+        src_head = src_answer
         if src_head is None:
             raise _Blamed(
                 src_text,
@@ -236,7 +245,9 @@ class ImageCopy:
             )
         if self.src.digest is not None and src_head.digest != self.src.digest:
             raise _Blamed(src_text, DigestMismatch(str(self.src.digest), str(src_head.digest)))
-        current = dst_head.digest if dst_head is not None else None
+        if isinstance(dst_answer, BaseException):
+            raise dst_answer
+        current = dst_answer.digest if dst_answer is not None else None
         top: RawManifest | None = None
         target = src_head.digest
         if is_index_type(src_head.media_type) and (
@@ -311,6 +322,10 @@ class ImageCopy:
                 )
                 self._reused += blob.size
             return
+        if self.source.registry == self.destination.registry:
+            # Same registry: the source repository is a place to mount from.
+            for blob in image.blobs:
+                self.limits.ledger.record(self.source.registry, self.source.repository, blob.digest)
         await _all(self._copy_blob(blob) for blob in image.blobs)
         if image.manifest is not plan.target:
             await self._blame(dst_text, self.destination.put_manifest(str(digest), image.manifest))

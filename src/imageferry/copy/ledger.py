@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from imageferry.digest import Digest
+from imageferry.errors import ResponseError
 from imageferry.interfaces import ImageDestination
 from imageferry.manifest import Descriptor
 
@@ -105,7 +106,13 @@ class BlobLedger:
             return BlobOutcome(descriptor, "exists", 0)
         others = self.locations(destination.registry, descriptor.digest) - {destination.repository}
         for repository in sorted(others):
-            if await destination.mount_blob(descriptor.digest, repository):
+            try:
+                mounted = await destination.mount_blob(descriptor.digest, repository)
+            except ResponseError:
+                # A mount is only a shortcut: a registry refusing it (no pull
+                # access to the other repository, say) still takes an upload.
+                mounted = False
+            if mounted:
                 return BlobOutcome(descriptor, "mounted", 0)
         sent = await upload()
         return BlobOutcome(descriptor, "uploaded", sent)

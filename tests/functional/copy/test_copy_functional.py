@@ -327,3 +327,21 @@ async def test_dry_run_writes_nothing(
     assert planned.status == "would-copy", planned.error
     assert planned.bytes_missing == planned.bytes_total >= 10_000
     assert tags(dst_registry, "app") == []
+
+
+async def test_copy_between_repositories_of_one_registry_mounts_every_blob(
+    registry: LocalRegistry, tmp_oci_dir: Path
+) -> None:
+    push_image(registry.url, "team/app", "v1", layers=2, layer_size=40_000)
+    stats = RegistryStats()
+
+    async with RegistryClient(stats=stats) as client:
+        result = await CopyEngine(client.repository).copy(
+            ref(registry, "team/app:v1"), ref(registry, "archive/app:v1")
+        )
+
+    assert result.status == "copied", result.error
+    assert result.bytes_transferred == 0
+    assert result.bytes_reused >= 80_000
+    assert stats.requests[(registry.host, "POST", 201)] == 3  # config and two layers mounted
+    assert_same_image(registry, "team/app:v1", registry, "archive/app:v1", tmp_oci_dir)

@@ -439,3 +439,86 @@ async def test_cancellation_propagates(src: FakeRegistry, dst: FakeRegistry) -> 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert dst.tag("app", "v1") is None
+
+
+async def test_copy_within_one_registry_mounts_from_the_source_repository(
+    src: FakeRegistry,
+) -> None:
+    raw = store_image(src, "team/app", b"cfg", [b"layer-1", b"layer-2"], tag="v1")
+
+    result = await CopyEngine(FakeRegistries(src)).copy(  # type: ignore[arg-type]
+        ref(f"{SRC}/team/app:v1"), ref(f"{SRC}/mirror/app:v1")
+    )
+
+    assert result.status == "copied", result.error
+    assert src.tag("mirror/app", "v1") == raw
+    assert src.calls_of("put_blob") == []
+    assert len(src.calls_of("mount_blob")) == 3
+    assert result.bytes_transferred == 0
+
+
+async def test_a_refused_mount_falls_back_to_upload(src: FakeRegistry, dst: FakeRegistry) -> None:
+    from imageferry.errors import Denied
+
+    store_image(src, "a", b"cfg-a", [b"shared"], tag="v1")
+    store_image(src, "b", b"cfg-b", [b"shared"], tag="v1")
+    repository_factory = FakeRegistries(src, dst)
+
+    def refusing(registry: str, repository: str) -> object:
+        repo = repository_factory(registry, repository)
+
+        async def mount_blob(digest: Digest, from_repository: str) -> bool:
+            raise Denied("denied: requested access to the resource is denied", status=403)
+
+        repo.mount_blob = mount_blob  # type: ignore[method-assign]
+        return repo
+
+    results = await CopyEngine(refusing, max_images=1).copy_many(  # type: ignore[arg-type]
+        [(ref(f"{SRC}/a:v1"), ref(f"{DST}/a:v1")), (ref(f"{SRC}/b:v1"), ref(f"{DST}/b:v1"))]
+    )
+
+    assert [r.status for r in results] == ["copied", "copied"], [r.error for r in results]
+    assert [c[2] for c in dst.calls_of("put_blob")].count(str(Digest.of(b"shared"))) == 2
+
+
+async def test_source_failure_is_reported_even_when_the_destination_fails_too(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    from imageferry.errors import Unauthorized
+
+    factory = FakeRegistries(src, dst)
+
+    def locked_destination(registry: str, repository: str) -> object:
+        repo = factory(registry, repository)
+        if registry == DST:
+
+            async def head_manifest(ref: str) -> None:
+                raise Unauthorized(f"{DST} answered 401", status=401, registry=DST)
+
+            repo.head_manifest = head_manifest  # type: ignore[method-assign,assignment]
+        return repo
+
+    result = await CopyEngine(locked_destination).copy(  # type: ignore[arg-type]
+        ref(f"{SRC}/nope:v1"), ref(f"{DST}/nope:v1")
+    )
+
+    assert result.error == f"{SRC}/nope:v1: manifest unknown (404 MANIFEST_UNKNOWN)"
+
+
+async def test_unreachable_destination_fails_with_its_name(src: FakeRegistry) -> None:
+    from imageferry.errors import TransportError as Unreachable
+
+    store_image(src, "app", b"cfg", [b"layer"], tag="v1")
+    factory = FakeRegistries(src)
+
+    def with_dead_destination(registry: str, repository: str) -> object:
+        if registry == DST:
+            raise Unreachable(f"cannot reach {DST}: connection refused", registry=DST)
+        return factory(registry, repository)
+
+    result = await CopyEngine(with_dead_destination).copy(  # type: ignore[arg-type]
+        ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1")
+    )
+
+    assert result.status == "failed"
+    assert result.error is not None and f"cannot reach {DST}" in result.error
