@@ -18,6 +18,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ParamValidationError,
     PartialCredentialsError,
     ReadTimeoutError,
 )
@@ -108,6 +109,10 @@ def aws_errors(action: str, target: EcrRegistry | None, what: str = "") -> Itera
     except NoRegionError as e:
         raise EcrError(
             f"ECR {action}{subject}: no AWS region was given", action=action, target=target
+        ) from e
+    except ParamValidationError as e:
+        raise EcrError(
+            f"ECR {action}{subject}{where}: invalid request: {e}", action=action, target=target
         ) from e
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as e:
         raise EcrUnreachable(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import data_plane_url
-from fixtures.ecr import ECR_ACCOUNT, ECR_REGION, FAKE_ACCESS_KEY
+from fixtures.ecr import ECR_ACCOUNT, ECR_REGION, FAKE_ACCESS_KEY, data_plane_url
 from imageferry.aws import AwsKeys
 from imageferry.ecr.auth import EcrCredentialProvider
 from imageferry.ecr.client import ecr_client

@@ -63,3 +63,11 @@ def test_unreachable_endpoint_is_a_transport_error() -> None:
 def test_other_exceptions_pass_through_untouched() -> None:
     with pytest.raises(KeyError), aws_errors("DescribeImages", TARGET):
         raise KeyError("x")
+
+
+def test_invalid_parameters_are_reported_with_the_action() -> None:
+    from botocore.exceptions import ParamValidationError
+
+    expected = pytest.raises(EcrError, match=r"DescribeRepositories.*invalid request")
+    with expected, aws_errors("DescribeRepositories", TARGET):
+        raise ParamValidationError(report="repositoryNames[0] too short")
