@@ -1,0 +1,143 @@
+"""The console's app factory: ``create_app(settings, ...)`` (issue 4).
+
+It wires the task service, the store's accounts and the secret store into a
+FastAPI app serving the JSON API (``/api``, OpenAPI at ``/openapi.json``),
+the pages, ``/metrics`` and the static assets packaged next to this module.
+Nothing is fetched from the internet at run time (issue 4, item 8).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from imageferry.errors import ConfigError, FerryError
+from imageferry.secrets.base import InvalidSecret, SecretNotFound, SecretStore
+from imageferry.settings import Settings
+from imageferry.store.errors import (
+    RunAlreadyActive,
+    RunFinished,
+    RunNotFound,
+    TaskBusy,
+    TaskNotFound,
+)
+from imageferry.tasks.params import TaskSpecError
+from imageferry.web import api_misc, api_tasks, auth_routes, pages
+from imageferry.web.console import Console
+from imageferry.web.ports import Accounts, TaskServicePort
+from imageferry.web.security import LoginRequired
+from imageferry.web.sessions import SessionCodec, load_or_create_key
+
+__all__ = ["ADMIN_USERNAME", "create_app", "ensure_admin"]
+
+ADMIN_USERNAME = "admin"
+_HERE = Path(__file__).parent
+
+
+def ensure_admin(accounts: Accounts, settings: Settings, out: TextIO = sys.stdout) -> bool:
+    """Create the ``admin`` account on first start (issue 4, item 7).
+
+    The password is ``FERRY_ADMIN_PASSWORD`` when set; otherwise one is
+    generated and printed once to ``out``. Returns True when it was created.
+    """
+    if accounts.count_users():
+        return False
+    password = settings.admin_password.get_secret_value()
+    generated = not password
+    if generated:
+        password = secrets.token_urlsafe(15)
+    accounts.create_user(ADMIN_USERNAME, password, is_admin=True)
+    if generated:
+        print(
+            f"Created console user {ADMIN_USERNAME!r} with password: {password}\n"
+            "(shown once; set FERRY_ADMIN_PASSWORD before the first start to choose it)",
+            file=out,
+            flush=True,
+        )
+    return True
+
+
+def _status_for(error: FerryError) -> int:
+    if isinstance(error, TaskNotFound | RunNotFound | SecretNotFound):
+        return 404
+    if isinstance(error, RunAlreadyActive | TaskBusy | RunFinished):
+        return 409
+    if isinstance(error, TaskSpecError | InvalidSecret | ConfigError):
+        return 422
+    return 500
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def ferry_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FerryError)
+        status = _status_for(exc)
+        if isinstance(exc, TaskSpecError):
+            problems = [{"parameter": p.parameter, "message": p.message} for p in exc.problems]
+            return JSONResponse({"detail": str(exc), "problems": problems}, status_code=422)
+        if not request.url.path.startswith("/api"):
+            detail = str(exc)
+            return Response(
+                f"{status}: {detail}", status_code=status, media_type="text/plain; charset=utf-8"
+            )
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        return RedirectResponse(exc.next_url, status_code=303)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    app.add_exception_handler(FerryError, ferry_error)
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(HTTPException, http_error)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    service: TaskServicePort,
+    accounts: Accounts,
+    secret_store: SecretStore,
+    out: TextIO = sys.stdout,
+) -> FastAPI:
+    """The console for ``settings``, serving ``service`` and ``accounts``.
+
+    Creates the admin account on first start (see :func:`ensure_admin`).
+    """
+    ensure_admin(accounts, settings, out)
+    app = FastAPI(
+        title="imageferry",
+        version="0.1.0",
+        description="Transfer tasks between OCI registries: create, run and watch them.",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    app.state.console = Console(
+        settings=settings,
+        service=service,
+        accounts=accounts,
+        secrets=secret_store,
+        codec=SessionCodec(load_or_create_key(settings.data_dir)),
+        templates=templates,
+    )
+    _install_error_handlers(app)
+    app.include_router(auth_routes.router)
+    app.include_router(api_tasks.router)
+    app.include_router(api_misc.router)
+    app.include_router(api_misc.metrics_router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+    return app

@@ -1,0 +1,88 @@
+"""What the console needs from the rest of imageferry, as structural types.
+
+The console is thin: every decision about tasks and runs belongs to the task
+service, every decision about users and tokens to the store. Naming the exact
+methods used here keeps the routes honest about their dependencies and lets
+the app factory take the real objects (or, in a test, a real store with a
+different service) without the routes knowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from imageferry.store.records import (
+    ImageResultRecord,
+    LogRecord,
+    NewApiToken,
+    Page,
+    RunRecord,
+    TaskRecord,
+    UserRecord,
+)
+from imageferry.store.status import ImageStatus, TaskStatus
+
+__all__ = ["Accounts", "Runtime", "TaskServicePort"]
+
+
+class TaskServicePort(Protocol):
+    """The task operations of issue 3 that the console exposes (issue 4, item 1)."""
+
+    def create_task(self, parameters: Mapping[str, str], name: str | None = None) -> TaskRecord:
+        """Validate and store a task; raises ``TaskSpecError`` with every problem."""
+
+    def list_tasks(
+        self, status: TaskStatus | None = None, offset: int = 0, limit: int = 50
+    ) -> Page[TaskRecord]: ...
+
+    def get_task(self, task_id: str) -> TaskRecord: ...
+
+    def start(self, task_id: str) -> RunRecord: ...
+
+    def stop(self, task_id: str) -> RunRecord | None: ...
+
+    def clone(self, task_id: str, overrides: Mapping[str, str]) -> TaskRecord: ...
+
+    def delete(self, task_id: str) -> None: ...
+
+    def runs(self, task_id: str) -> Sequence[RunRecord]:
+        """The task's runs, newest first."""
+
+    def get_run(self, run_id: str) -> RunRecord: ...
+
+    def image_results(
+        self, run_id: str, search: str | None = None, status: ImageStatus | None = None
+    ) -> Sequence[ImageResultRecord]: ...
+
+    def logs(self, run_id: str, after_id: int = 0, limit: int = 500) -> Sequence[LogRecord]: ...
+
+
+class Accounts(Protocol):
+    """Console users and API tokens (issue 4, item 7), kept by the store.
+
+    :class:`imageferry.store.Store` provides exactly these methods.
+    """
+
+    def count_users(self) -> int: ...
+
+    def create_user(
+        self, username: str, password: str, *, is_admin: bool = False
+    ) -> UserRecord: ...
+
+    def verify_password(self, username: str, password: str) -> UserRecord | None: ...
+
+    def get_user(self, username: str) -> UserRecord:
+        """The user, or ``UserNotFound``."""
+
+    def create_api_token(self, username: str, name: str) -> NewApiToken: ...
+
+    def verify_api_token(self, plaintext: str) -> UserRecord | None: ...
+
+
+class Runtime(Protocol):
+    """The embedded scheduler and executor ``ferry serve`` runs beside the console."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...

@@ -1,0 +1,282 @@
+"""Pydantic models of the JSON API (issue 4, item 1): what goes in and out of ``/api``.
+
+Responses are built from the store's frozen records by the ``from_*``
+functions below, field by field, so that nothing reaches a client by
+accident. Task parameters hold credential *names* only (issue 3, item 4);
+secret values have no field anywhere in this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from imageferry.store.records import (
+    ImageResultRecord,
+    LogRecord,
+    RunRecord,
+    TaskRecord,
+)
+
+__all__ = [
+    "CloneRequest",
+    "CreateTaskRequest",
+    "ImageResultOut",
+    "ImageResultsOut",
+    "LogLineOut",
+    "LogsOut",
+    "MetricsSummary",
+    "ProblemOut",
+    "ProblemsOut",
+    "RunOut",
+    "SecretNamesOut",
+    "SecretPutRequest",
+    "TaskDetailOut",
+    "TaskOut",
+    "TaskPageOut",
+    "TokenOut",
+    "TokenRequest",
+    "ValidationOut",
+    "destination_label",
+    "image_result_out",
+    "log_line_out",
+    "run_out",
+    "schedule_label",
+    "source_label",
+    "task_out",
+]
+
+
+class ProblemOut(BaseModel):
+    """One invalid parameter and how to fix it (the CLI's message, word for word)."""
+
+    parameter: str
+    message: str
+
+
+class ProblemsOut(BaseModel):
+    """The 422 body of task creation: every problem at once."""
+
+    detail: str
+    problems: list[ProblemOut]
+
+
+class ValidationOut(BaseModel):
+    valid: bool
+    problems: list[ProblemOut]
+    #: The parameters as they would be stored (canonical spelling), when valid.
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+class CreateTaskRequest(BaseModel):
+    """The reference's parameters by name (``srcList``, ``destRegion`` ...), as strings."""
+
+    parameters: dict[str, str]
+    name: str | None = None
+
+
+class CloneRequest(BaseModel):
+    overrides: dict[str, str] = Field(default_factory=dict)
+
+
+class RunOut(BaseModel):
+    id: str
+    task_id: str
+    number: int
+    status: str
+    trigger: str
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    seconds: float | None
+    images_total: int
+    images_done: int
+    images_copied: int
+    images_skipped: int
+    images_failed: int
+    bytes_transferred: int
+    bytes_reused: int
+    error: str
+
+
+class TaskOut(BaseModel):
+    id: str
+    name: str
+    status: str
+    source: str
+    destination: str
+    engine: str
+    schedule: str
+    images_done: int
+    images_total: int
+    created_at: datetime
+    updated_at: datetime
+    parameters: dict[str, str]
+    latest_run: RunOut | None
+
+
+class TaskPageOut(BaseModel):
+    items: list[TaskOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class TaskDetailOut(TaskOut):
+    runs: list[RunOut]
+
+
+class ImageResultOut(BaseModel):
+    source: str
+    destination: str
+    digest: str
+    status: str
+    bytes_transferred: int
+    bytes_reused: int
+    seconds: float
+    attempts: int
+    error: str
+    updated_at: datetime
+
+
+class ImageResultsOut(BaseModel):
+    run_id: str
+    items: list[ImageResultOut]
+
+
+class LogLineOut(BaseModel):
+    id: int
+    ts: datetime
+    level: str
+    message: str
+
+
+class LogsOut(BaseModel):
+    run_id: str
+    items: list[LogLineOut]
+    #: Pass as ``after`` to get only newer lines.
+    last_id: int
+    #: True when the run has ended: no more lines will come.
+    finished: bool
+
+
+class SecretNamesOut(BaseModel):
+    names: list[str]
+
+
+class SecretPutRequest(BaseModel):
+    """A secret to create or replace; the value is write-only and never echoed."""
+
+    value: dict[str, str]
+
+
+class MetricsSummary(BaseModel):
+    tasks_by_status: dict[str, int]
+    runs_active: int
+    images_copied: int
+    images_skipped: int
+    images_failed: int
+    bytes_transferred: int
+    bytes_reused: int
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    #: Shown once, at creation; only its hash is stored.
+    token: str
+
+
+def source_label(parameters: Mapping[str, str]) -> str:
+    """The task list's Source column: region, "Public", or the registry (issue 4, item 2)."""
+    if parameters.get("srcRegistry"):
+        return parameters["srcRegistry"]
+    if parameters.get("sourceType") == "Public":
+        return "Public"
+    region = parameters.get("srcRegion", "")
+    account = parameters.get("srcAccountId", "")
+    return f"{region} ({account})" if account else region or "ECR"
+
+
+def destination_label(parameters: Mapping[str, str]) -> str:
+    if parameters.get("destRegistry"):
+        label = parameters["destRegistry"]
+    else:
+        region = parameters.get("destRegion", "")
+        account = parameters.get("destAccountId", "")
+        label = f"{region} ({account})" if account else region or "ECR"
+    prefix = parameters.get("destPrefix", "")
+    return f"{label}/{prefix}" if prefix else label
+
+
+def schedule_label(task: TaskRecord) -> str:
+    if task.schedule_type.value == "ONE_TIME":
+        return "One time"
+    expression = task.schedule_expression or task.parameters.get("scheduleExpression", "")
+    return f"{task.schedule_type.value} {expression}".strip()
+
+
+def run_out(run: RunRecord) -> RunOut:
+    return RunOut(
+        id=run.id,
+        task_id=run.task_id,
+        number=run.number,
+        status=run.status.value,
+        trigger=run.trigger.value,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        seconds=run.seconds,
+        images_total=run.images_total,
+        images_done=run.images_done,
+        images_copied=run.images_copied,
+        images_skipped=run.images_skipped,
+        images_failed=run.images_failed,
+        bytes_transferred=run.bytes_transferred,
+        bytes_reused=run.bytes_reused,
+        error=run.error,
+    )
+
+
+def task_out(task: TaskRecord, latest: RunRecord | None) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        name=task.name,
+        status=task.status.value,
+        source=source_label(task.parameters),
+        destination=destination_label(task.parameters),
+        # The reference's Engine Type column; every task here runs the same engine.
+        engine="Amazon ECR",
+        schedule=schedule_label(task),
+        images_done=latest.images_done if latest else 0,
+        images_total=latest.images_total if latest else 0,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        parameters=dict(task.parameters),
+        latest_run=run_out(latest) if latest else None,
+    )
+
+
+def image_result_out(result: ImageResultRecord) -> ImageResultOut:
+    return ImageResultOut(
+        source=result.source,
+        destination=result.destination,
+        digest=result.digest,
+        status=result.status.value,
+        bytes_transferred=result.bytes_transferred,
+        bytes_reused=result.bytes_reused,
+        seconds=result.seconds,
+        attempts=result.attempts,
+        error=result.error,
+        updated_at=result.updated_at,
+    )
+
+
+def log_line_out(line: LogRecord) -> LogLineOut:
+    return LogLineOut(id=line.seq, ts=line.ts, level=line.level, message=line.message)

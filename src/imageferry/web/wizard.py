@@ -1,0 +1,88 @@
+"""The create-task wizard's steps, in the reference console's order (issue 4, item 3).
+
+Engine → source → images → destination → schedule and alarm → review. Each
+step lists the parameters it asks for; the template renders every field,
+its allowed values and its help text from
+:data:`~imageferry.tasks.params.PARAMETER_TABLE`, so the wizard can never
+disagree with the CLI about names, choices or defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from imageferry.tasks.params import PARAMETER_TABLE
+
+__all__ = ["CREDENTIAL_FIELDS", "WIZARD_STEPS", "WizardStep", "form_parameters", "initial_values"]
+
+#: Fields whose value is a secret *name*, chosen from the credentials list.
+CREDENTIAL_FIELDS = frozenset({"srcCredential", "destCredential"})
+
+
+@dataclass(frozen=True)
+class WizardStep:
+    key: str
+    title: str
+    intro: str
+    fields: tuple[str, ...]
+    #: Fields folded under "Advanced" (rarely needed locally).
+    advanced: tuple[str, ...] = ()
+
+
+WIZARD_STEPS: tuple[WizardStep, ...] = (
+    WizardStep(
+        "engine",
+        "Engine",
+        "Amazon ECR copies from an ECR registry; Public container registry copies from "
+        "Docker Hub, gcr.io, quay.io, ghcr.io or any registry.",
+        ("sourceType",),
+    ),
+    WizardStep(
+        "source",
+        "Source",
+        "Where the images come from. Credentials are chosen by name from the "
+        "credentials page; their values never appear here.",
+        ("srcRegion", "srcAccountId", "srcCredential", "srcRegistry"),
+    ),
+    WizardStep(
+        "images",
+        "Images",
+        "All repositories and tags, or a list.",
+        ("srcList", "srcImageList", "includeUntagged"),
+        ("includeTags", "excludeTags", "multiArch", "platforms"),
+    ),
+    WizardStep(
+        "destination",
+        "Destination",
+        "An ECR region and account, or any registry. The prefix is put before every "
+        "source repository name.",
+        ("destRegion", "destAccountId", "destCredential", "destPrefix", "destRegistry"),
+    ),
+    WizardStep(
+        "schedule",
+        "Schedule and alarm",
+        "When the task runs, and who hears about failures.",
+        ("name", "scheduleType", "scheduleExpression", "alarmEmail"),
+        ("concurrency", "ecsClusterName", "ecsVpcId", "ecsSubnetA", "ecsSubnetB"),
+    ),
+)
+
+_KNOWN = frozenset(p.name for p in PARAMETER_TABLE)
+
+
+def initial_values(parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every field's starting value: the table's defaults, or a cloned task's values."""
+    values = {p.name: p.default for p in PARAMETER_TABLE}
+    if parameters:
+        values.update({k: v for k, v in parameters.items() if k in _KNOWN})
+    return values
+
+
+def form_parameters(form: Mapping[str, str]) -> dict[str, str]:
+    """The parameters in a submitted wizard form: known names only, blanks dropped.
+
+    Blank fields are left out so that the task service applies the table's
+    defaults, exactly as when the parameter is not passed to the CLI.
+    """
+    return {k: v for k, v in form.items() if k in _KNOWN and v.strip() != ""}
