@@ -154,9 +154,7 @@ class ImageCopy:
         except _Blamed as e:
             status, error = "failed", describe_error(e.where, e.cause)
             failure = CopyError(str(self.src), str(self.dst), e.cause)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            raise
-        except Exception as e:
+        except Exception as e:  # a bug or an unwrapped library error: still one line
             status, error = "failed", describe_error(self._pair, e)
             failure = CopyError(str(self.src), str(self.dst), e)
         result = ImageResult(
@@ -184,8 +182,6 @@ class ImageCopy:
             missing = await self._missing_blobs(plan)
         except _Blamed as e:
             return self._planned("failed", None, error=describe_error(e.where, e.cause))
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            raise
         except Exception as e:
             return self._planned("failed", None, error=describe_error(self._pair, e))
         return PlannedImage(

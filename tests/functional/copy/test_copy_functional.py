@@ -345,3 +345,33 @@ async def test_copy_between_repositories_of_one_registry_mounts_every_blob(
     assert result.bytes_reused >= 80_000
     assert stats.requests[(registry.host, "POST", 201)] == 3  # config and two layers mounted
     assert_same_image(registry, "team/app:v1", registry, "archive/app:v1", tmp_oci_dir)
+
+
+@pytest.mark.parametrize("auth", ["basic", "token"])
+async def test_copy_between_authenticated_registries(
+    request: pytest.FixtureRequest, registry: LocalRegistry, auth: str, tmp_oci_dir: Path
+) -> None:
+    secured: LocalRegistry = request.getfixturevalue(f"{auth}_registry")
+    ((user, password),) = secured.users.items()
+    push_index(registry.url, "app", "v1", fmt="oci")
+    pushed = push_image(registry.url, "app", "v2", layers=2)
+    creds = StaticCredentials({secured.host: Credentials(user, password)})
+
+    async with RegistryClient(credentials=creds) as client:
+        engine = CopyEngine(client.repository)
+        there = await engine.copy_many(
+            [
+                (ref(registry, "app:v1"), ref(secured, "team/app:v1")),
+                (ref(registry, "app:v2"), ref(secured, "team/app:v2")),
+            ]
+        )
+        # And back out of the secured registry into another repository.
+        back = await engine.copy(ref(secured, "team/app:v2"), ref(registry, "copy/app:v2"))
+
+    assert [r.status for r in there] == ["copied", "copied"], [r.error for r in there]
+    assert back.status == "copied", back.error
+    assert (
+        skopeo.inspect_digest(f"{secured.host}/team/app:v2", creds=(user, password))
+        == pushed.digest
+    )
+    assert skopeo.inspect_digest(f"{registry.host}/copy/app:v2") == pushed.digest

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from copy_fakes import FakeRegistries, FakeRegistry, store_image, store_index
 
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult
 from imageferry.digest import Digest
 from imageferry.errors import DigestMismatch, NotFound, TransportError
 from imageferry.manifest import Platform
 from imageferry.reference import Reference
+from unit.copy.fakes import FakeRegistries, FakeRegistry, store_image, store_index
 
 SRC = "src.example"
 DST = "dst.example"
@@ -522,3 +522,39 @@ async def test_unreachable_destination_fails_with_its_name(src: FakeRegistry) ->
 
     assert result.status == "failed"
     assert result.error is not None and f"cannot reach {DST}" in result.error
+
+
+async def test_image_retried_after_a_retryable_failure(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    from imageferry.errors import ServerError
+
+    raw = store_image(src, "app", b"cfg", [b"layer"], tag="v1")
+    factory = FakeRegistries(src, dst)
+    failures = [ServerError("503 after retries", status=503, registry=DST)]
+
+    def flaky(registry: str, repository: str) -> object:
+        repo = factory(registry, repository)
+        if registry == DST:
+            real = repo.put_manifest
+
+            async def put_manifest(ref: str, manifest: object) -> None:
+                if failures:
+                    raise failures.pop()
+                await real(ref, manifest)  # type: ignore[arg-type]
+
+            repo.put_manifest = put_manifest  # type: ignore[method-assign,assignment]
+        return repo
+
+    once = await CopyEngine(flaky, retry_delay=0).copy(  # type: ignore[arg-type]
+        ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1")
+    )
+    assert once.status == "failed" and once.attempts == 1
+
+    failures.append(ServerError("503 after retries", status=503, registry=DST))
+    twice = await CopyEngine(flaky, retry_delay=0, image_attempts=2).copy(  # type: ignore[arg-type]
+        ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1")
+    )
+    assert twice.status == "copied", twice.error
+    assert twice.attempts == 2
+    assert dst.tag("app", "v1") == raw

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from copy_fakes import FakeRegistry
 
 from imageferry.copy.ledger import BlobLedger
 from imageferry.digest import Digest
 from imageferry.manifest import Descriptor
+from unit.copy.fakes import FakeRegistry
 
 DATA = b"layer-bytes"
 BLOB = Descriptor("application/octet-stream", Digest.of(DATA), len(DATA))

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from copy_fakes import image_manifest, index_manifest
 
 from imageferry.copy.options import CopyOptions
 from imageferry.copy.plan import PlatformNotFound, build_plan, select
@@ -19,6 +18,7 @@ from imageferry.manifest import (
     Platform,
     RawManifest,
 )
+from unit.copy.fakes import image_manifest, index_manifest
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64", "v8")
