@@ -81,20 +81,17 @@ class Pusher:
     ) -> httpx.Response:
         """Send, answering one 401 challenge. Streams cannot be resent: callers
         authenticate with a small request to the same repository first."""
-        for attempt in (1, 2):
+
+        def send() -> httpx.Response:
             merged = {**self._headers(repo), **(headers or {})}
             basic = self._auth if self._use_basic else None
-            response = self._client.request(
-                method, url, content=content, headers=merged, auth=basic
-            )
-            if (
-                response.status_code != 401
-                or attempt == 2
-                or not isinstance(content, (bytes, type(None)))
-            ):
-                return response
+            return self._client.request(method, url, content=content, headers=merged, auth=basic)
+
+        response = send()
+        if response.status_code == 401 and (content is None or isinstance(content, bytes)):
             self._answer_challenge(response, repo)
-        raise AssertionError("unreachable")
+            response = send()
+        return response
 
     def _answer_challenge(self, response: httpx.Response, repo: str) -> None:
         challenge = response.headers.get("WWW-Authenticate", "")

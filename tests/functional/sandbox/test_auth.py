@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image
+from imageferry.sandbox.images import push_image, push_large_image
 from imageferry.sandbox.registry import LocalRegistry, SandboxError
 from imageferry.sandbox.token_server import TokenServer
 
@@ -90,3 +90,13 @@ def test_token_server_allows_anonymous_pull_when_configured() -> None:
         assert (None, "repository:public/app:pull") in ts.requests
         with pytest.raises(SandboxError):
             push_image(reg.url, "public/app", "v2")
+
+
+def test_large_image_streams_to_a_token_registry(
+    token_server: TokenServer, token_registry: LocalRegistry
+) -> None:
+    creds = ("bob", "t0ken-pass")
+    pushed = push_large_image(token_registry.url, "big", "v1", 3 * 1024 * 1024, auth=creds)
+
+    assert token_server.requests == [("bob", "repository:big:pull,push")]
+    assert skopeo.inspect_digest(f"{token_registry.host}/big:v1", creds=creds) == pushed.digest
