@@ -25,6 +25,7 @@ from imageferry.sandbox.images import (
     push_foreign_layer_image,
     push_image,
     push_index,
+    push_large_image,
     random_bytes,
 )
 from imageferry.sandbox.registry import LocalRegistry
@@ -375,3 +376,26 @@ async def test_copy_between_authenticated_registries(
         == pushed.digest
     )
     assert skopeo.inspect_digest(f"{registry.host}/copy/app:v2") == pushed.digest
+
+
+async def test_large_layer_streams_without_being_held_in_memory(
+    client: RegistryClient, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    import tracemalloc
+
+    size = 96 << 20
+    pushed = push_large_image(src_registry.url, "big", "v1", size)
+
+    tracemalloc.start()
+    try:
+        result = await CopyEngine(client.repository).copy(
+            ref(src_registry, "big:v1"), ref(dst_registry, "big:v1")
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert result.status == "copied", result.error
+    assert result.bytes_transferred >= size
+    assert peak < size // 4, f"peak Python allocation {peak} bytes for a {size}-byte layer"
+    assert skopeo.inspect_digest(f"{dst_registry.host}/big:v1") == pushed.digest
