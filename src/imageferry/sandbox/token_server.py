@@ -24,6 +24,7 @@ import hmac
 import json
 import secrets
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -119,6 +120,11 @@ class TokenServer:
     @property
     def users(self) -> dict[str, str]:
         return dict(self._users)
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        """The key that verifies issued tokens (what the registry trusts)."""
+        return self._key.public_key()
 
     @property
     def realm(self) -> str:
@@ -240,9 +246,7 @@ class TokenServer:
 
 
 class _IPv6Server(ThreadingHTTPServer):
-    import socket as _socket
-
-    address_family = _socket.AF_INET6
+    address_family = socket.AF_INET6
 
 
 def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
