@@ -715,6 +715,10 @@ class EcrStandIn:
                 f"The repository with name '{match['name']}' does not exist in the registry "
                 f"with id '{registry.account}'",
             )
+        if match["kind"] == "tags" and request.method == "GET" and not repo.tags:
+            # A created repository exists before its first push; the backing
+            # registry would call it unknown.
+            return web.json_response({"name": repo.name, "tags": []})
         manifest = _MANIFEST_PATH.match(path) if match["kind"] == "manifests" else None
         if manifest is not None and request.method == "PUT":
             return await self._put_manifest(registry, repo, manifest["ref"], request)

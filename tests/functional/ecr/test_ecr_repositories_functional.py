@@ -59,7 +59,7 @@ async def test_ensurer_checks_each_repository_once_per_run(ecr: EcrStandIn) -> N
     names = ["svc-a", "svc-b", "svc-a", "svc-a", "svc-b", "svc-c"] * 5
     results = await asyncio.gather(*(ensurer.ensure(n) for n in names))
     assert set(results) == {Ensured.CREATED}
-    assert ensurer.created == ["svc-a", "svc-b", "svc-c"]
+    assert sorted(ensurer.created) == ["svc-a", "svc-b", "svc-c"]
     assert ecr.call_counts["DescribeRepositories"] == 3
     assert ecr.call_counts["CreateRepository"] == 3
     listed = ecr_client(TARGET.region).describe_repositories()["repositories"]
