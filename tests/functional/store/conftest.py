@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures.postgres import *  # noqa: F403
-from store_clock import FakeClock
 
+from fixtures.postgres import *  # noqa: F403
+from functional.store.store_clock import FakeClock
 from imageferry.store import Store
 
 

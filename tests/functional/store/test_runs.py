@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from store_clock import FakeClock
 
+from functional.store.store_clock import FakeClock
 from imageferry.store import (
     INTERRUPTED,
     ImageStatus,
@@ -82,7 +82,9 @@ def test_a_clean_run_is_done(store: Store) -> None:
 def test_run_level_error_and_unfinished_images_end_in_error(store: Store) -> None:
     task = store.create_task(PARAMS)
     run = store.create_run(task.id)
-    store.add_pending_images(run.id, [ImageUnit("src/a:1", "dst/a:1"), ImageUnit("src/b:1", "dst/b:1")])
+    store.add_pending_images(
+        run.id, [ImageUnit("src/a:1", "dst/a:1"), ImageUnit("src/b:1", "dst/b:1")]
+    )
     _record(store, run.id, "a", ImageStatus.COPIED)
     finished = store.finish_run(run.id, error="listing the source failed: 403 denied")
     assert finished.status is RunStatus.ERROR

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_clock import FakeClock
 
+from functional.store.store_clock import FakeClock
 from imageferry.errors import ConfigError
 from imageferry.store import (
     ImageStatus,
