@@ -56,9 +56,8 @@ def delete_secret(name: str, console: ConsoleDep) -> Response:
 
 def summarize(console: Console) -> MetricsSummary:
     """Totals over every task's latest run, and task counts by status."""
-    by_status = {s.value: 0 for s in TaskStatus}
     summary = MetricsSummary(
-        tasks_by_status=by_status,
+        tasks_by_status={s.value: 0 for s in TaskStatus},
         runs_active=0,
         images_copied=0,
         images_skipped=0,
@@ -70,7 +69,7 @@ def summarize(console: Console) -> MetricsSummary:
     while True:
         page = console.service.list_tasks(None, offset, _PAGE)
         for task in page.items:
-            by_status[task.status.value] += 1
+            summary.tasks_by_status[task.status.value] += 1
             run = latest_run(console, task.id)
             if run is None:
                 continue

@@ -6,9 +6,9 @@ import io
 import re
 
 import httpx
-from console_helpers import ADMIN_PASSWORD, VALID, csrf_from
 from fastapi import FastAPI
 
+from fixtures.browser import ADMIN_PASSWORD, VALID, csrf_from
 from imageferry.settings import Settings
 from imageferry.store import Store, open_store
 from imageferry.web import create_app
