@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from fixtures.ecr import ECR_ACCOUNT, ECR_REGION, data_plane_url, ecr_login
+from imageferry.digest import Digest
+from imageferry.ecr.auth import EcrCredentialProvider
 from imageferry.ecr.client import ecr_client
 from imageferry.ecr.hosts import EcrRegistry
+from imageferry.ecr.layers import batch_check_layers
+from imageferry.manifest import Descriptor
+from imageferry.registry import MIN_ECR_CHUNK, RegistryClient, RegistryConfig
 from imageferry.sandbox import skopeo
 from imageferry.sandbox.ecr import EcrStandIn
-from imageferry.sandbox.images import push_image, push_index
+from imageferry.sandbox.images import push_image, push_index, random_bytes, random_chunks
 from imageferry.sandbox.registry import SandboxError
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
@@ -114,3 +120,29 @@ def test_deleting_an_image_removes_it_from_describe_images(ecr: EcrStandIn) -> N
         assert http.delete(f"/v2/gone/manifests/{drop.digest}").status_code == 202
     listed = client.describe_images(repositoryName="gone")["imageDetails"]
     assert [(d["imageDigest"], d["imageTags"]) for d in listed] == [(keep.digest, ["keep"])]
+
+
+@pytest.mark.parametrize("chunk_size", [None, MIN_ECR_CHUNK])
+async def test_registry_client_uploads_large_blobs_through_the_stand_in(
+    ecr: EcrStandIn, chunk_size: int | None
+) -> None:
+    client = ecr_client(TARGET.region)
+    client.create_repository(repositoryName="big")
+    data_plane_url(ecr, TARGET)
+    size = 2 * MIN_ECR_CHUNK + 12345
+    digest = Digest.parse("sha256:" + hashlib.sha256(random_bytes("big", size)).hexdigest())
+    descriptor = Descriptor("application/octet-stream", digest, size)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in random_chunks("big", size, 1 << 20):
+            yield chunk
+
+    provider = EcrCredentialProvider(aliases=ecr.aliases())
+    config = RegistryConfig(mirrors=ecr.mirrors())
+    async with RegistryClient(config, provider, chunk_size=chunk_size) as registry:
+        repo = registry.repository(TARGET.host, "big")
+        assert not await repo.has_blob(digest)
+        await repo.put_blob(descriptor, chunks())
+        assert await repo.has_blob(digest)
+    present = await batch_check_layers(client, "big", [str(digest)], target=TARGET)
+    assert present == {str(digest)}
