@@ -14,7 +14,7 @@ from typing import Any
 
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage, summarize
 from imageferry.copy.events import ProgressSink
-from imageferry.ecr.auth import EcrCredentialProvider
+from imageferry.ecr.hosts import parse_registry_host
 from imageferry.errors import ConfigError
 from imageferry.manifest import Platform
 from imageferry.reference import Reference
@@ -99,16 +99,28 @@ class CopyRequest:
 
 
 def credential_chain(
-    explicit: dict[str, Credentials], authfile: Path | None = None
+    explicit: dict[str, Credentials],
+    authfile: Path | None = None,
+    registries: Sequence[str] = (),
 ) -> CredentialProvider:
-    """Explicit credentials, then ECR tokens for ECR hosts, then the Docker config."""
-    return ChainCredentials(
-        [StaticCredentials(explicit), EcrCredentialProvider(), DockerConfigCredentials(authfile)]
-    )
+    """Explicit credentials, then ECR tokens for ECR hosts, then the Docker config.
+
+    The ECR provider (and boto3 with it) is loaded only when one of
+    ``registries`` is an ECR host: start-up time matters for no-op runs.
+    """
+    providers: list[CredentialProvider] = [StaticCredentials(explicit)]
+    if any(parse_registry_host(r) is not None for r in registries):
+        from imageferry.ecr.auth import EcrCredentialProvider
+
+        providers.append(EcrCredentialProvider())
+    providers.append(DockerConfigCredentials(authfile))
+    return ChainCredentials(providers)
 
 
 def build_client(request: CopyRequest) -> RegistryClient:
-    return RegistryClient(request.config, credential_chain(request.explicit, request.authfile))
+    registries = {ref.registry for pair in request.pairs for ref in pair}
+    chain = credential_chain(request.explicit, request.authfile, sorted(registries))
+    return RegistryClient(request.config, chain)
 
 
 async def run_copy(

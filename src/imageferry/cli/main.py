@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
@@ -24,8 +25,30 @@ _GROUPS: list[tuple[str, str | None]] = [
 ]
 
 
+# Top-level commands each module provides, so that `ferry copy ...` imports only
+# what copying needs (start-up time is most of a no-op run).
+_COMMANDS = {
+    "copy": "imageferry.cli.copy",
+    "demo": "imageferry.cli.copy",
+    "serve": "imageferry.cli.serve",
+}
+
+
+def _wanted(argv: list[str]) -> str | None:
+    """The one module the command line needs, or None to load every group (help, unknown)."""
+    first = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if first is None or any(a in ("--help", "-h") for a in argv[1:2]):
+        return None
+    if first in _COMMANDS:
+        return _COMMANDS[first]
+    return next((m for m, g in _GROUPS if g == first), None)
+
+
 def _register() -> None:
+    only = _wanted(sys.argv)
     for module_name, group in _GROUPS:
+        if only is not None and module_name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as e:

@@ -1,0 +1,254 @@
+"""Side-by-side benchmark: ``ferry copy`` against skopeo, as ratios from one run.
+
+Builds a fleet (>= 30 tags over >= 10 repositories, nested paths, shared base
+layers, multi-arch indexes, ~200 MB) in a loopback registry on tmpfs, then:
+
+1. cold copy of the whole fleet: ``ferry copy --from-file`` vs per-image
+   ``skopeo copy --all`` (names match) and ``skopeo sync --all`` (unscoped: it keeps only
+   the last path component, distinct in this fleet);
+2. warm re-run when nothing changed;
+3. peak RSS copying one image with a >= 1 GiB layer;
+4. the HTTP stack: CPU seconds to stream one large blob with aiohttp vs httpx;
+5. image concurrency sweep for ``ferry copy`` (how the default was chosen).
+
+Usage: .venv/bin/python bench/bench_copy.py [--fleet-mb 200] [--large-mb 1024]
+Results: a table on stdout and JSON in bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from imageferry.sandbox import LocalRegistry
+from imageferry.sandbox.images import build_fleet, push_large_image
+
+BIN = Path(sys.executable).parent
+FERRY = str(BIN / "ferry")
+RESULTS = Path(__file__).parent / "results"
+TLS = ["--src-tls-verify=false", "--dest-tls-verify=false"]
+
+
+def run_measured(argv: Sequence[str], **kw: Any) -> tuple[float, int]:
+    """Run a command; return (wall seconds, peak RSS in KiB) of that process tree's leader."""
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err[-2000:]}")
+    return elapsed, usage.ru_maxrss
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.monotonic()
+    fn()
+    return time.monotonic() - started
+
+
+def ferry_copy(pairs_file: Path, concurrency: int | None = None) -> tuple[float, int]:
+    argv = [FERRY, "copy", "--from-file", str(pairs_file), "--quiet"]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    return run_measured(argv)
+
+
+def skopeo_each(pairs: Sequence[tuple[str, str]]) -> float:
+    def go() -> None:
+        for src, dst in pairs:
+            run_measured(
+                ["skopeo", "copy", "--all", "--quiet", *TLS, f"docker://{src}", f"docker://{dst}"]
+            )
+
+    return timed(go)
+
+
+def skopeo_sync(source: LocalRegistry, refs: Sequence[str], dest: str, workdir: Path) -> float:
+    images: dict[str, list[str]] = {}
+    for ref in refs:
+        repo, _, tag = ref.rpartition(":")
+        images.setdefault(repo, []).append(tag)
+    lines = [f"{source.host}:", "  tls-verify: false", "  images:"]
+    for repo, tags in images.items():
+        lines.append(f"    {repo}:")
+        lines += [f"      - {tag!r}" for tag in tags]
+    config = workdir / "sync.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    argv = [
+        "skopeo",
+        "sync",
+        "--all",
+        "--src",
+        "yaml",
+        "--dest",
+        "docker",
+        "--dest-tls-verify=false",
+        str(config),
+        dest,
+    ]
+    return run_measured(argv)[0]
+
+
+def http_stack(url: str, repo: str, digest: str) -> dict[str, float]:
+    """CPU seconds (user+sys of this process) to stream one blob with each client."""
+    import aiohttp
+    import httpx
+
+    blob_url = f"{url}/v2/{repo}/blobs/{digest}"
+
+    async def with_aiohttp() -> int:
+        n = 0
+        async with aiohttp.ClientSession(auto_decompress=False) as s, s.get(blob_url) as r:
+            async for chunk in r.content.iter_chunked(1 << 20):
+                n += len(chunk)
+        return n
+
+    async def with_httpx() -> int:
+        n = 0
+        async with httpx.AsyncClient() as c, c.stream("GET", blob_url) as r:
+            async for chunk in r.aiter_raw(1 << 20):
+                n += len(chunk)
+        return n
+
+    out: dict[str, float] = {}
+    for name, fn in (("aiohttp", with_aiohttp), ("httpx", with_httpx)):
+        before = os.times()
+        size = asyncio.run(fn())
+        after = os.times()
+        out[name] = round((after.user - before.user) + (after.system - before.system), 3)
+        out[f"{name}_bytes"] = size
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fleet-mb", type=float, default=200)
+    parser.add_argument("--large-mb", type=int, default=1024)
+    parser.add_argument("--sweep", default="1,4,8,16", help="ferry --concurrency values")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
+
+    with tempfile.TemporaryDirectory() as tmp, LocalRegistry() as source:
+        work = Path(tmp)
+        t = timed(
+            lambda: report.__setitem__("refs", build_fleet(source.url, total_mb=args.fleet_mb))
+        )
+        refs: list[str] = report.pop("refs")
+        repos = {r.rpartition(":")[0] for r in refs}
+        print(
+            f"fleet: {len(refs)} tags over {len(repos)} repositories, "
+            f"~{args.fleet_mb:.0f} MB, built in {t:.1f}s",
+            flush=True,
+        )
+        report["fleet"] = {"tags": len(refs), "repositories": len(repos), "mb": args.fleet_mb}
+
+        with LocalRegistry() as d_ferry, LocalRegistry() as d_skopeo, LocalRegistry() as d_sync:
+            pairs_file = work / "pairs.txt"
+            pairs_file.write_text("".join(f"{source.host}/{r} {d_ferry.host}/{r}\n" for r in refs))
+            sk_pairs = [(f"{source.host}/{r}", f"{d_skopeo.host}/{r}") for r in refs]
+
+            cold_ferry = ferry_copy(pairs_file)[0]
+            cold_skopeo = skopeo_each(sk_pairs)
+            cold_sync = skopeo_sync(source, refs, d_sync.host, work)
+            warm_ferry = ferry_copy(pairs_file)[0]
+            warm_skopeo = skopeo_each(sk_pairs)
+            warm_sync = skopeo_sync(source, refs, d_sync.host, work)
+        report["cold"] = {
+            "ferry": cold_ferry,
+            "skopeo_copy_each": cold_skopeo,
+            "skopeo_sync": cold_sync,
+        }
+        report["warm"] = {
+            "ferry": warm_ferry,
+            "skopeo_copy_each": warm_skopeo,
+            "skopeo_sync": warm_sync,
+        }
+
+        sweep: dict[str, float] = {}
+        for c in (int(x) for x in args.sweep.split(",") if x):
+            with LocalRegistry() as dest:
+                f = work / f"pairs-{c}.txt"
+                f.write_text("".join(f"{source.host}/{r} {dest.host}/{r}\n" for r in refs))
+                sweep[str(c)] = round(ferry_copy(f, c)[0], 3)
+        report["concurrency_sweep"] = sweep
+
+        large = push_large_image(source.url, "big/layer", "v1", layer_size=args.large_mb << 20)
+        with LocalRegistry() as d1, LocalRegistry() as d2:
+            one = work / "large.txt"
+            one.write_text(f"{source.host}/big/layer:v1 {d1.host}/big/layer:v1\n")
+            large_ferry_s, large_ferry_rss = ferry_copy(one)
+            large_skopeo_s, large_skopeo_rss = run_measured(
+                [
+                    "skopeo",
+                    "copy",
+                    "--all",
+                    "--quiet",
+                    *TLS,
+                    f"docker://{source.host}/big/layer:v1",
+                    f"docker://{d2.host}/big/layer:v1",
+                ]
+            )
+        report["large"] = {
+            "layer_mb": args.large_mb,
+            "ferry_seconds": large_ferry_s,
+            "ferry_peak_rss_mb": round(large_ferry_rss / 1024, 1),
+            "skopeo_seconds": large_skopeo_s,
+            "skopeo_peak_rss_mb": round(large_skopeo_rss / 1024, 1),
+        }
+        layer_digest = json.loads(large.body)["layers"][0]["digest"]
+        report["http_stack_cpu_seconds"] = http_stack(source.url, "big/layer", layer_digest)
+
+    c, w, lg = report["cold"], report["warm"], report["large"]
+    report["ratios"] = {
+        "cold_vs_skopeo_copy_each": round(c["skopeo_copy_each"] / c["ferry"], 2),
+        "cold_vs_skopeo_sync": round(c["skopeo_sync"] / c["ferry"], 2),
+        "warm_vs_skopeo_copy_each": round(w["skopeo_copy_each"] / w["ferry"], 2),
+        "warm_vs_skopeo_sync": round(w["skopeo_sync"] / w["ferry"], 2),
+    }
+    h = report["http_stack_cpu_seconds"]
+    print()
+    print("| measure | ferry | skopeo copy (each) | skopeo sync | ratio (skopeo / ferry) |")
+    print("|---|---|---|---|---|")
+    print(
+        f"| cold copy, {len(refs)} tags | {c['ferry']:.2f} s | {c['skopeo_copy_each']:.2f} s "
+        f"| {c['skopeo_sync']:.2f} s | {report['ratios']['cold_vs_skopeo_copy_each']}x / "
+        f"{report['ratios']['cold_vs_skopeo_sync']}x |"
+    )
+    print(
+        f"| warm re-run | {w['ferry']:.2f} s | {w['skopeo_copy_each']:.2f} s "
+        f"| {w['skopeo_sync']:.2f} s | {report['ratios']['warm_vs_skopeo_copy_each']}x / "
+        f"{report['ratios']['warm_vs_skopeo_sync']}x |"
+    )
+    print(
+        f"| {lg['layer_mb']} MiB layer: time | {lg['ferry_seconds']:.2f} s | "
+        f"{lg['skopeo_seconds']:.2f} s | | |"
+    )
+    print(
+        f"| {lg['layer_mb']} MiB layer: peak RSS | {lg['ferry_peak_rss_mb']} MB | "
+        f"{lg['skopeo_peak_rss_mb']} MB | | |"
+    )
+    print()
+    print(
+        f"HTTP stack, CPU seconds to stream the {lg['layer_mb']} MiB blob: "
+        f"aiohttp {h['aiohttp']} s, httpx {h['httpx']} s"
+    )
+    print(f"ferry --concurrency sweep (cold, seconds): {report['concurrency_sweep']}")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / time.strftime("bench-%Y%m%dT%H%M%S.json")
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten {out}")
+
+
+if __name__ == "__main__":
+    main()
