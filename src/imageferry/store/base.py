@@ -16,17 +16,29 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from imageferry.errors import ConfigError
 from imageferry.store import models
 from imageferry.store.engine import WRITE_OPTION, safe_url
 from imageferry.store.errors import RunNotFound, StoreUnavailable, TaskNotFound
 
-__all__ = ["Clock", "StoreBase", "utcnow"]
+__all__ = ["MAX_PAGE", "Clock", "StoreBase", "page_bounds", "utcnow"]
 
 Clock = Callable[[], datetime]
 
 
+#: The largest page a listing returns, whatever the caller asks for.
+MAX_PAGE = 500
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def page_bounds(offset: int, limit: int) -> tuple[int, int]:
+    """Checked paging arguments, with ``limit`` capped at :data:`MAX_PAGE`."""
+    if offset < 0 or limit < 1:
+        raise ConfigError(f"invalid page offset={offset} limit={limit}; use offset>=0, limit>=1")
+    return offset, min(limit, MAX_PAGE)
 
 
 class StoreBase:

@@ -18,20 +18,18 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from imageferry.store.columns import UTCDateTime
 from imageferry.store.status import ImageStatus, RunStatus, ScheduleType, TaskStatus, Trigger
 
 __all__ = [
@@ -42,38 +40,12 @@ __all__ = [
     "LogLine",
     "Run",
     "Task",
-    "UTCDateTime",
     "User",
 ]
 
 #: The partial-index predicate that makes overlapping runs impossible in the
 #: database itself (issue 3, item 6), shared with the migration.
 ACTIVE_RUN_SQL = "status IN ('STARTING', 'IN_PROGRESS', 'STOPPING')"
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A ``DateTime(timezone=True)`` that always hands back aware UTC values.
-
-    SQLite keeps no zone, so values read back naive; PostgreSQL keeps the zone.
-    Normalising here means callers compare datetimes without surprises.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 def _now() -> datetime:

@@ -113,7 +113,7 @@ class ImageResultRecord:
 @dataclass(frozen=True, slots=True)
 class LogRecord:
     run_id: str
-    #: 1, 2, 3 ... within the run; pass the last one seen as ``after`` to follow.
+    #: 1, 2, 3 ... within the run; pass the last one seen as ``after_id`` to follow.
     seq: int
     ts: datetime
     level: str

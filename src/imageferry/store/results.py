@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 
 from imageferry.store import models
-from imageferry.store.base import StoreBase
+from imageferry.store.base import StoreBase, page_bounds
 from imageferry.store.errors import RunFinished
 from imageferry.store.ids import unit_key as make_unit_key
 from imageferry.store.records import (
@@ -31,7 +31,6 @@ from imageferry.store.records import (
 )
 from imageferry.store.runs import recount
 from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus
-from imageferry.store.tasks import _page_bounds
 
 __all__ = ["MAX_ERROR_CHARS", "ImageUnit", "LogLevel", "ResultService"]
 
@@ -160,7 +159,7 @@ class ResultService(StoreBase):
         limit: int = 500,
     ) -> Page[ImageResultRecord]:
         """The run's results in source order; ``search`` matches source, destination or digest."""
-        offset, limit = _page_bounds(offset, limit)
+        offset, limit = page_bounds(offset, limit)
         query = select(models.ImageResult).where(models.ImageResult.run_id == run_id)
         if status is not None:
             wanted = [status] if isinstance(status, ImageStatus) else list(status)
@@ -206,16 +205,17 @@ class ResultService(StoreBase):
             session.flush()
             return [log_record(r) for r in rows]
 
-    def logs(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[LogRecord]:
-        """The run's log lines with ``seq > after``, oldest first.
+    def logs(self, run_id: str, *, after_id: int = 0, limit: int = 1000) -> list[LogRecord]:
+        """The run's log lines with ``seq > after_id``, oldest first.
 
-        To follow a log, pass the last ``seq`` seen as ``after`` and poll.
+        To follow a log, pass the last ``seq`` seen as ``after_id`` and poll
+        (the API shows ``seq`` as the line's id).
         """
         with self._read() as session:
             self._run_row(session, run_id)
             rows = session.scalars(
                 select(models.LogLine)
-                .where(models.LogLine.run_id == run_id, models.LogLine.seq > after)
+                .where(models.LogLine.run_id == run_id, models.LogLine.seq > after_id)
                 .order_by(models.LogLine.seq)
                 .limit(max(1, min(limit, 10_000)))
             )

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from imageferry.store import models
-from imageferry.store.base import StoreBase
+from imageferry.store.base import StoreBase, page_bounds
 from imageferry.store.errors import RunAlreadyActive, RunFinished, StoreError
 from imageferry.store.ids import new_run_id
 from imageferry.store.records import Page, RunRecord, run_record
@@ -34,7 +34,6 @@ from imageferry.store.status import (
     RunStatus,
     Trigger,
 )
-from imageferry.store.tasks import _page_bounds
 
 __all__ = ["INTERRUPTED", "RunService", "recount"]
 
@@ -158,7 +157,7 @@ class RunService(StoreBase):
 
     def list_runs(self, task_id: str, *, offset: int = 0, limit: int = 50) -> Page[RunRecord]:
         """The task's runs, newest first."""
-        offset, limit = _page_bounds(offset, limit)
+        offset, limit = page_bounds(offset, limit)
         with self._read() as session:
             self._task_row(session, task_id)
             total = (

@@ -15,16 +15,13 @@ from sqlalchemy import func, select, update
 
 from imageferry.errors import ConfigError
 from imageferry.store import models
-from imageferry.store.base import StoreBase
+from imageferry.store.base import StoreBase, page_bounds
 from imageferry.store.errors import TaskBusy
 from imageferry.store.ids import new_task_id
 from imageferry.store.records import Page, TaskRecord, task_record
 from imageferry.store.status import ACTIVE_RUN_STATUSES, ScheduleType, TaskStatus
 
-__all__ = ["MAX_PAGE", "TaskService", "check_parameters"]
-
-#: The largest page a listing returns, whatever the caller asks for.
-MAX_PAGE = 500
+__all__ = ["TaskService", "check_parameters"]
 
 # Parameter names that would hold a secret value rather than the name of one.
 _SECRET_KEY = re.compile(r"(password|passwd|secret_?access_?key|secret_?key|token|api_?key)", re.I)
@@ -50,12 +47,6 @@ def check_parameters(parameters: Mapping[str, str]) -> dict[str, str]:
             )
         checked[key] = value
     return checked
-
-
-def _page_bounds(offset: int, limit: int) -> tuple[int, int]:
-    if offset < 0 or limit < 1:
-        raise ConfigError(f"invalid page offset={offset} limit={limit}; use offset>=0, limit>=1")
-    return offset, min(limit, MAX_PAGE)
 
 
 class TaskService(StoreBase):
@@ -102,7 +93,7 @@ class TaskService(StoreBase):
         limit: int = 50,
     ) -> Page[TaskRecord]:
         """Tasks newest first, optionally only those in the given status(es)."""
-        offset, limit = _page_bounds(offset, limit)
+        offset, limit = page_bounds(offset, limit)
         query = select(models.Task)
         if status is not None:
             wanted = [status] if isinstance(status, TaskStatus) else list(status)

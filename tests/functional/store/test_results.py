@@ -116,10 +116,10 @@ def test_following_a_log_returns_each_line_once_in_order(store: Store, run_id: s
         (2, "info", "copying alpine"),
         (3, "warning", "retrying: 503"),
     ]
-    assert store.logs(run_id, after=seen[-1].seq) == []
+    assert store.logs(run_id, after_id=seen[-1].seq) == []
     store.append_log(run_id, "error", "failed alpine")
-    assert [line.message for line in store.logs(run_id, after=3)] == ["failed alpine"]
-    assert [line.seq for line in store.logs(run_id, after=0, limit=2)] == [1, 2]
+    assert [line.message for line in store.logs(run_id, after_id=3)] == ["failed alpine"]
+    assert [line.seq for line in store.logs(run_id, after_id=0, limit=2)] == [1, 2]
 
 
 def test_concurrent_log_writers_never_skip_a_sequence_number(

@@ -50,3 +50,13 @@ def test_package_exports_resolve() -> None:
 
     for name in pkg.__all__:
         assert getattr(pkg, name) is not None, name
+
+
+def test_paging_arguments_are_checked_and_capped() -> None:
+    from imageferry.errors import ConfigError
+    from imageferry.store.base import MAX_PAGE, page_bounds
+
+    assert page_bounds(10, 10_000) == (10, MAX_PAGE)
+    for offset, limit in ((-1, 10), (0, 0)):
+        with pytest.raises(ConfigError, match="invalid page"):
+            page_bounds(offset, limit)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from imageferry.store.models import UTCDateTime
+from imageferry.store.columns import UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
