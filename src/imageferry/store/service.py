@@ -47,7 +47,11 @@ class Store(TaskService, RunService, ResultService, UserService):
             engine, self._owns_engine = make_engine(url), True
         super().__init__(engine, clock=clock)
         if migrate:
-            run_migrations(engine)
+            try:
+                run_migrations(engine)
+            except BaseException:
+                self.close()
+                raise
 
     def close(self) -> None:
         """Release the connections (only those of an engine the store made itself)."""
