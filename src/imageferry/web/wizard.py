@@ -83,6 +83,10 @@ def form_parameters(form: Mapping[str, str]) -> dict[str, str]:
     """The parameters in a submitted wizard form: known names only, blanks dropped.
 
     Blank fields are left out so that the task service applies the table's
-    defaults, exactly as when the parameter is not passed to the CLI.
+    defaults, exactly as when the parameter is not passed to the CLI. Browsers
+    submit textarea line breaks as CRLF (HTML, "form submission"); they become
+    plain newlines, as typed.
     """
-    return {k: v for k, v in form.items() if k in _KNOWN and v.strip() != ""}
+    return {
+        k: v.replace("\r\n", "\n") for k, v in form.items() if k in _KNOWN and v.strip() != ""
+    }

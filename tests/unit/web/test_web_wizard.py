@@ -34,3 +34,7 @@ def test_initial_values_are_the_defaults_or_the_cloned_task() -> None:
 def test_form_keeps_known_non_blank_fields() -> None:
     form = {"csrf_token": "t", "srcRegion": "us-east-1", "destPrefix": " ", "bogus": "1"}
     assert form_parameters(form) == {"srcRegion": "us-east-1"}
+
+
+def test_textarea_line_breaks_become_newlines() -> None:
+    assert form_parameters({"srcImageList": "a,\r\nb"}) == {"srcImageList": "a,\nb"}

@@ -1,0 +1,106 @@
+"""``ferry serve``: the console, the JSON API and the embedded runtime in one process (issue 4).
+
+The embedded default is one process: the SQLite store under the data
+directory, the local executor and the scheduler (the runtime), and the
+console served by uvicorn, bound to 127.0.0.1:8080 unless told otherwise
+(``--host``/``--port`` or ``FERRY_HOST``/``FERRY_PORT``).
+
+``ferry serve --create-token NAME`` prints a new API token for the admin
+account once and exits; the CLI and automation send it as
+``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any
+
+import typer
+
+from imageferry.errors import ConfigError, FerryError
+from imageferry.secrets import open_secret_store
+from imageferry.settings import Settings, load_settings
+from imageferry.store import Store, open_store
+from imageferry.web import ADMIN_USERNAME, create_app, ensure_admin
+from imageferry.web.ports import Runtime, TaskServicePort
+
+__all__ = ["embedded_runtime", "register", "serve"]
+
+
+def embedded_runtime(settings: Settings, store: Store) -> tuple[TaskServicePort, Runtime]:
+    """The task service and the runtime (local executor + scheduler) on ``store``.
+
+    Imported late: the runtime is the task engine's, and ``ferry serve
+    --create-token`` must work without starting it.
+    """
+    try:
+        module: Any = importlib.import_module("imageferry.runtime")
+    except ModuleNotFoundError as e:
+        if e.name != "imageferry.runtime":
+            raise
+        raise ConfigError(
+            "this build of imageferry has no task runtime (imageferry.runtime); "
+            "install a complete build to run `ferry serve`"
+        ) from None
+    runtime = module.Runtime(settings, store=store)
+    service: TaskServicePort = runtime.service
+    return service, runtime
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default FERRY_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default FERRY_PORT or 8080).")
+    ] = None,
+    create_token: Annotated[
+        str | None,
+        typer.Option(
+            "--create-token",
+            metavar="NAME",
+            help="Print a new API token for the admin account once, and exit.",
+        ),
+    ] = None,
+) -> None:
+    """Run the web console, the JSON API and the scheduler with its local executor."""
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    try:
+        settings = load_settings(**overrides)
+        with open_store(settings) as store:
+            if create_token is not None:
+                ensure_admin(store, settings)
+                token = store.create_api_token(ADMIN_USERNAME, create_token)
+                typer.echo(token.plaintext)
+                return
+            _run(settings, store)
+    except ConfigError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except FerryError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _run(settings: Settings, store: Store) -> None:
+    import uvicorn
+
+    service, runtime = embedded_runtime(settings, store)
+    app = create_app(
+        settings, service=service, accounts=store, secret_store=open_secret_store(settings)
+    )
+    runtime.start()
+    try:
+        typer.echo(f"imageferry console on http://{settings.host}:{settings.port}/", err=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        runtime.stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``ferry`` command (see :mod:`imageferry.cli.main`)."""
+    app.command("serve")(serve)
