@@ -87,6 +87,4 @@ def form_parameters(form: Mapping[str, str]) -> dict[str, str]:
     submit textarea line breaks as CRLF (HTML, "form submission"); they become
     plain newlines, as typed.
     """
-    return {
-        k: v.replace("\r\n", "\n") for k, v in form.items() if k in _KNOWN and v.strip() != ""
-    }
+    return {k: v.replace("\r\n", "\n") for k, v in form.items() if k in _KNOWN and v.strip() != ""}
