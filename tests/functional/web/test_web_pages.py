@@ -179,3 +179,12 @@ def test_static_assets_are_served_locally(client: httpx.Client) -> None:
     login = client.get("/login").text
     assert "http://" not in login.replace("http://www.w3.org", "")
     assert "https://" not in login
+
+
+def test_pages_forbid_foreign_scripts_and_framing(admin: tuple[httpx.Client, str]) -> None:
+    client, _ = admin
+    headers = client.get("/tasks").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert client.get("/api/docs").status_code == 404

@@ -12,6 +12,11 @@
     return {status: r.status, data};
   }
 
+  // Filters that apply as soon as they change.
+  document.addEventListener("change", (ev) => {
+    if (ev.target.matches && ev.target.matches("select[data-autosubmit]")) ev.target.form.submit();
+  });
+
   // Confirmation for destructive forms.
   document.addEventListener("submit", (ev) => {
     const msg = ev.target.getAttribute && ev.target.getAttribute("data-confirm");
