@@ -38,17 +38,30 @@ RESULTS = Path(__file__).parent / "results"
 TLS = ["--src-tls-verify=false", "--dest-tls-verify=false"]
 
 
-def run_measured(argv: Sequence[str], **kw: Any) -> tuple[float, int]:
-    """Run a command; return (wall seconds, peak RSS in KiB) of that process tree's leader."""
+# A fresh, small launcher runs the command as its child and reports that
+# child's peak RSS: a child forked straight from this (large) process would
+# inherit our high-water mark across exec and report it instead.
+_LAUNCHER = (
+    "import resource, subprocess, sys; "
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
+)
+
+
+def run_measured(argv: Sequence[str], *, rss: bool = False) -> tuple[float, int]:
+    """Run a command; return (wall seconds, its peak RSS in KiB, or 0 unless ``rss``).
+
+    Timing runs the command directly, so no launcher start-up is counted.
+    """
+    launch = [sys.executable, "-S", "-c", _LAUNCHER, *argv] if rss else list(argv)
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(launch, capture_output=True, text=True)
     elapsed = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err[-2000:]}")
-    return elapsed, usage.ru_maxrss
+        raise SystemExit(
+            f"{argv[0]} failed ({proc.returncode}): {proc.stdout[-1000:]} {proc.stderr[-2000:]}"
+        )
+    return elapsed, int(proc.stdout.strip().splitlines()[-1]) if rss else 0
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -57,11 +70,13 @@ def timed(fn: Callable[[], object]) -> float:
     return time.monotonic() - started
 
 
-def ferry_copy(pairs_file: Path, concurrency: int | None = None) -> tuple[float, int]:
+def ferry_copy(
+    pairs_file: Path, concurrency: int | None = None, *, rss: bool = False
+) -> tuple[float, int]:
     argv = [FERRY, "copy", "--from-file", str(pairs_file), "--quiet"]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
-    return run_measured(argv)
+    return run_measured(argv, rss=rss)
 
 
 def skopeo_each(pairs: Sequence[tuple[str, str]]) -> float:
@@ -187,7 +202,7 @@ def main() -> None:
         with LocalRegistry() as d1, LocalRegistry() as d2:
             one = work / "large.txt"
             one.write_text(f"{source.host}/big/layer:v1 {d1.host}/big/layer:v1\n")
-            large_ferry_s, large_ferry_rss = ferry_copy(one)
+            large_ferry_s, large_ferry_rss = ferry_copy(one, rss=True)
             large_skopeo_s, large_skopeo_rss = run_measured(
                 [
                     "skopeo",
@@ -197,7 +212,8 @@ def main() -> None:
                     *TLS,
                     f"docker://{source.host}/big/layer:v1",
                     f"docker://{d2.host}/big/layer:v1",
-                ]
+                ],
+                rss=True,
             )
         report["large"] = {
             "layer_mb": args.large_mb,

@@ -51,7 +51,7 @@ class CopyRequest:
     config: RegistryConfig
     explicit: dict[str, Credentials] = field(repr=False)
     authfile: Path | None = None
-    concurrency: int = 8
+    concurrency: int = 16
 
     @classmethod
     def build(
@@ -66,7 +66,7 @@ class CopyRequest:
         authfile: Path | None = None,
         insecure: Sequence[str] = (),
         mirrors: Sequence[str] = (),
-        concurrency: int = 8,
+        concurrency: int = 16,
     ) -> CopyRequest:
         if multi_arch not in _MULTI_ARCH:
             raise ConfigError(f"--multi-arch must be one of {', '.join(_MULTI_ARCH)}")

@@ -107,7 +107,9 @@ def copy_command(
         list[str] | None,
         typer.Option(help="Remap a registry: NAME=LOCATION, e.g. docker.io=mirror:5000."),
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Images in flight.")] = 8,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Images in flight (16: fastest in bench/).")
+    ] = 16,
     dry_run: Annotated[bool, typer.Option(help="List what would be copied; change nothing.")] = (
         False
     ),
@@ -156,6 +158,11 @@ def copy_command(
         results, summary = asyncio.run(run_copy(request, progress))
     except FerryError as e:
         raise _fail(str(e), 1) from None
+    if progress is None:
+        # Quiet and JSON runs still say on stderr which images failed and why.
+        for r in results:
+            if r.status == "failed":
+                typer.echo(f"ferry: failed: {r.source}: {r.error}", err=True)
     if output == "json":
         doc = {"images": [r.to_json() for r in results], "summary": summary}
         typer.echo(json.dumps(doc, indent=2))
