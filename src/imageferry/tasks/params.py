@@ -232,6 +232,28 @@ PARAMETER_TABLE: tuple[ParameterInfo, ...] = (
         "FIXED_RATE: rate(1 day), rate(6 hours), 1d, 6h, 30m; CRON: 5-field cron.",
         True,
     ),
+    ParameterInfo(
+        "destScanOnPush",
+        ("true", "false"),
+        "false",
+        "ECR repositories imageferry creates: scan images on push.",
+        True,
+    ),
+    ParameterInfo(
+        "destTagMutability",
+        ("MUTABLE", "IMMUTABLE"),
+        "MUTABLE",
+        "ECR repositories imageferry creates: tag mutability.",
+        True,
+    ),
+    ParameterInfo(
+        "destEncryption",
+        ("AES256", "KMS"),
+        "AES256",
+        "ECR repositories imageferry creates: encryption type.",
+        True,
+    ),
+    ParameterInfo("destKmsKey", (), "", "KMS key id or ARN when destEncryption is KMS.", True),
     ParameterInfo("concurrency", (), "8", "Images copied at once (1-64).", True),
     ParameterInfo("name", (), "", "Optional task name.", True),
 )
@@ -322,6 +344,10 @@ class TaskSpec(BaseModel):
     platforms: str = ""
     scheduleType: ScheduleType = "FIXED_RATE"
     scheduleExpression: str = DEFAULT_RATE
+    destScanOnPush: bool = False
+    destTagMutability: Literal["MUTABLE", "IMMUTABLE"] = "MUTABLE"
+    destEncryption: Literal["AES256", "KMS"] = "AES256"
+    destKmsKey: str = ""
     concurrency: int = 8
     name: str = ""
 
@@ -452,6 +478,10 @@ class _Checker:
             self.out["includeUntagged"] = True
 
     def _plain(self) -> None:
+        self.out["destScanOnPush"] = self.out.get("destScanOnPush") == "true"
+        kms = self.out["destKmsKey"] = self.text("destKmsKey")
+        if kms and self.out.get("destEncryption") != "KMS":
+            self.problem("destKmsKey", "a KMS key needs destEncryption=KMS; set it or drop the key")
         for name in ("srcImageList", "name", "includeTags", "excludeTags"):
             self.out[name] = self.text(name)
         for name in ("srcCredential", "destCredential"):

@@ -63,6 +63,10 @@ def test_table_has_the_reference_parameters_in_order_and_marks_extensions() -> N
         "platforms",
         "scheduleType",
         "scheduleExpression",
+        "destScanOnPush",
+        "destTagMutability",
+        "destEncryption",
+        "destKmsKey",
         "concurrency",
         "name",
     }
