@@ -177,6 +177,12 @@ class Transport:
             self._owns_session = True
         return self._session
 
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         if self._owns_session and self._session is not None:
             await self._session.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,9 +12,9 @@ import pytest
 
 from imageferry.errors import InsecureRegistry, Unauthorized
 from imageferry.registry.auth import (
+    Authenticator,
     AuthReply,
     AuthRequest,
-    Authenticator,
     NeedCredentials,
     pull_scope,
     push_scope,
@@ -290,7 +291,7 @@ def test_plain_http_realm_on_a_remote_host_is_refused() -> None:
     def serve(request: AuthRequest) -> AuthReply:
         return AuthReply(401, ('Bearer realm="http://auth.example.com/token",service="reg"',))
 
-    with pytest.raises(InsecureRegistry, match="--insecure-registry auth.example.com"):
+    with pytest.raises(InsecureRegistry, match=re.escape("--insecure-registry auth.example.com")):
         Drive(serve).run()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from imageferry.errors import ConfigError, InsecureRegistry
@@ -66,7 +68,9 @@ def test_mirror_with_namespace_prefixes_repositories() -> None:
 
 def test_http_mirror_on_a_remote_host_is_refused_without_opt_in() -> None:
     config = RegistryConfig(mirrors={"docker.io": "http://mirror.internal:5000"})
-    with pytest.raises(InsecureRegistry, match="--insecure-registry mirror.internal:5000"):
+    with pytest.raises(
+        InsecureRegistry, match=re.escape("--insecure-registry mirror.internal:5000")
+    ):
         config.endpoint("docker.io")
     allowed = RegistryConfig(
         mirrors={"docker.io": "http://mirror.internal:5000"},

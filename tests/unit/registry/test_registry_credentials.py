@@ -42,7 +42,8 @@ def helper_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 read server
 echo "$server" >> {log}
 case "$server" in
-  helped.example.com) echo '{{"ServerURL":"helped.example.com","Username":"helper-user","Secret":"helper-secret"}}' ;;
+  helped.example.com)
+    echo '{{"ServerURL":"helped.example.com","Username":"helper-user","Secret":"helper-secret"}}' ;;
   https://index.docker.io/v1/) echo '{{"Username":"hub-user","Secret":"hub-secret"}}' ;;
   garbage.example.com) echo 'not json' ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
