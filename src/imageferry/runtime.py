@@ -1,0 +1,78 @@
+"""The embedded default: store + local executor + scheduler, in one process.
+
+``ferry serve`` runs this with the web console; ``ferry task run`` uses the
+same pieces in the foreground. Start-up marks runs a previous process left
+behind as interrupted, then resumes the schedules from the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING
+
+from imageferry.executor.local import LocalExecutor
+from imageferry.settings import Settings
+from imageferry.store import Store, open_store
+from imageferry.tasks.execution import RunDependencies, execute_run
+from imageferry.tasks.scheduler import Scheduler
+from imageferry.tasks.service import TaskService
+
+if TYPE_CHECKING:
+    from imageferry.alarms.base import Notifier
+    from imageferry.secrets.base import SecretStore
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything a running imageferry needs, wired once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        secrets: SecretStore | None = None,
+        notifier: Notifier | None = None,
+        scheduler_interval: float = 5.0,
+        retry_delay: float = 2.0,
+    ) -> None:
+        from imageferry.alarms.factory import open_notifier
+        from imageferry.secrets.factory import open_secret_store
+
+        self.settings = settings
+        self.store = store if store is not None else open_store(settings)
+        self._owns_store = store is None
+        self.secrets = secrets if secrets is not None else open_secret_store(settings)
+        self.notifier = notifier if notifier is not None else open_notifier(settings)
+        self.deps = RunDependencies(
+            self.store, settings, self.secrets, self.notifier, retry_delay=retry_delay
+        )
+        self.executor = LocalExecutor(functools.partial(execute_run, deps=self.deps))
+        self.service = TaskService(
+            self.store, self.executor, settings=settings, secrets=self.secrets
+        )
+        self.scheduler = Scheduler(self.store, self.service.start, interval=scheduler_interval)
+
+    def start(self, *, schedules: bool = True) -> None:
+        interrupted = self.store.mark_interrupted_runs()
+        if interrupted:
+            log.warning("marked %d interrupted run(s) from a previous process", len(interrupted))
+        if schedules:
+            self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.executor.close()
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> Runtime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

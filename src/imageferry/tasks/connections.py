@@ -1,0 +1,198 @@
+"""Everything one run of a task talks to, built from its spec and the secret store.
+
+A task names credentials (``srcCredential``, ``destCredential``); this module
+turns those names into a registry client whose credential chain answers for
+the source and destination registries, a lister for the source, and (for an
+ECR destination) the repository creator. Secret values live only in memory
+here: they are never logged or stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from imageferry.aws import AwsKeys, aws_session
+from imageferry.ecr.hosts import EcrRegistry, parse_registry_host
+from imageferry.errors import ConfigError, NotFound
+from imageferry.registry import (
+    ChainCredentials,
+    CredentialProvider,
+    Credentials,
+    DockerConfigCredentials,
+    RegistryClient,
+    RegistryConfig,
+)
+from imageferry.secrets.shapes import resolve_credential
+from imageferry.settings import Settings
+from imageferry.tasks.params import TaskSpec
+from imageferry.tasks.selection import SourceLister, destination_registry, source_registry
+
+if TYPE_CHECKING:
+    from imageferry.secrets.base import SecretStore
+
+__all__ = ["RegistryLister", "RunConnections", "SideCredentials", "open_connections"]
+
+
+class RegistryLister:
+    """``SourceLister`` of any OCI registry: ``_catalog`` and ``tags/list``, all pages."""
+
+    def __init__(self, client: RegistryClient, registry: str) -> None:
+        self._client = client
+        self._registry = registry
+
+    async def list_repositories(self) -> list[str]:
+        return await self._client.catalog(self._registry)
+
+    async def list_tags(self, repository: str) -> list[str]:
+        try:
+            return await self._client.list_tags(self._registry, repository)
+        except NotFound:
+            # distribution answers 404 for a repository without tags.
+            return []
+
+    async def list_untagged(self, repository: str) -> list[str]:
+        # The distribution API cannot enumerate untagged manifests.
+        return []
+
+
+class SideCredentials:
+    """Registry credentials of a task: the destination's for the destination
+    registry, the source's for every other registry (a Public source's entries
+    may name several: docker.io, quay.io ...)."""
+
+    def __init__(
+        self,
+        destination_host: str,
+        source: Credentials | None,
+        destination: Credentials | None,
+    ) -> None:
+        self._destination_host = destination_host
+        self._source = source
+        self._destination = destination
+
+    async def get(self, registry: str) -> Credentials | None:
+        if registry == self._destination_host:
+            return self._destination
+        return self._source
+
+    def __repr__(self) -> str:
+        return f"SideCredentials(destination={self._destination_host!r})"
+
+
+@dataclass
+class RunConnections:
+    """What a run uses; close it with :meth:`aclose`."""
+
+    client: RegistryClient
+    lister: SourceLister
+    lister_for: Callable[[str], SourceLister]
+    source_host: str | None
+    destination_host: str
+    account_id: str | None
+    #: Creates a missing destination repository (ECR); None for other registries.
+    ensure_repository: Callable[[str], Awaitable[object]] | None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _credential(store: SecretStore | None, name: str) -> Credentials | AwsKeys | None:
+    if not name:
+        return None
+    if store is None:
+        raise ConfigError(f"credential {name!r} is named but no secret store is configured")
+    return resolve_credential(store, name)
+
+
+def _caller_account(region: str, keys: AwsKeys | None) -> str:
+    """The AWS account the keys (or the default chain) belong to, via STS."""
+    sts = aws_session(region or None, keys).client("sts")
+    return str(sts.get_caller_identity()["Account"])
+
+
+async def open_connections(
+    spec: TaskSpec, *, settings: Settings, secrets: SecretStore | None
+) -> RunConnections:
+    """Resolve credentials, work out hosts and build the client for one run."""
+    src = await asyncio.to_thread(_credential, secrets, spec.srcCredential)
+    dst = await asyncio.to_thread(_credential, secrets, spec.destCredential)
+    src_keys = src if isinstance(src, AwsKeys) else None
+    dst_keys = dst if isinstance(dst, AwsKeys) else None
+
+    account_id: str | None = None
+    needs_account = (
+        spec.sourceType == "Amazon_ECR" and not spec.srcRegistry and not spec.srcAccountId
+    ) or (not spec.destRegistry and not spec.destAccountId)
+    if needs_account:
+        keys = dst_keys if not spec.destAccountId and not spec.destRegistry else src_keys
+        region = spec.destRegion or spec.srcRegion or settings.aws_region
+        account_id = await asyncio.to_thread(_caller_account, region, keys)
+
+    source_host = source_registry(spec, account_id=account_id)
+    destination_host = destination_registry(spec, account_id=account_id)
+    mirrors = settings.mirror_map
+    config = RegistryConfig(mirrors=mirrors, insecure=settings.insecure_set)
+
+    providers: list[CredentialProvider] = [
+        SideCredentials(
+            destination_host,
+            src if isinstance(src, Credentials) else None,
+            dst if isinstance(dst, Credentials) else None,
+        )
+    ]
+    ecr_keys: dict[str, AwsKeys | None] = {}
+    src_ecr = parse_registry_host(source_host) if source_host else None
+    dst_ecr = parse_registry_host(destination_host)
+    if src_ecr is not None:
+        ecr_keys[src_ecr.host] = src_keys
+    if dst_ecr is not None:
+        ecr_keys[dst_ecr.host] = dst_keys
+    if ecr_keys:
+        from imageferry.ecr.auth import EcrCredentialProvider
+
+        # A remapped ECR host is asked for by its location; map it back.
+        aliases = {
+            location.split("/")[0].removeprefix("http://").removeprefix("https://"): name
+            for name, location in mirrors.items()
+            if name in ecr_keys
+        }
+        providers.insert(0, EcrCredentialProvider(ecr_keys, aliases=aliases))
+    providers.append(DockerConfigCredentials())
+    client = RegistryClient(config, ChainCredentials(providers))
+
+    def lister_for(host: str) -> SourceLister:
+        return RegistryLister(client, host)
+
+    lister: SourceLister
+    if src_ecr is not None and not spec.srcRegistry:
+        from imageferry.ecr.client import ecr_client
+        from imageferry.ecr.listing import EcrLister
+
+        lister = EcrLister(ecr_client(src_ecr.region, src_keys), src_ecr)
+    else:
+        lister = lister_for(source_host or "docker.io")
+
+    ensure: Callable[[str], Awaitable[object]] | None = None
+    if dst_ecr is not None and not spec.destRegistry:
+        ensure = _repository_creator(spec, dst_ecr, dst_keys)
+    return RunConnections(
+        client, lister, lister_for, source_host, destination_host, account_id, ensure
+    )
+
+
+def _repository_creator(
+    spec: TaskSpec, target: EcrRegistry, keys: AwsKeys | None
+) -> Callable[[str], Awaitable[object]]:
+    from imageferry.ecr.client import ecr_client
+    from imageferry.ecr.repositories import RepositoryEnsurer, RepositorySettings
+
+    settings = RepositorySettings(
+        scan_on_push=spec.destScanOnPush,
+        tag_mutability=spec.destTagMutability,
+        encryption=spec.destEncryption,
+        kms_key=spec.destKmsKey or None,
+    )
+    return RepositoryEnsurer(ecr_client(target.region, keys), settings, target=target).ensure

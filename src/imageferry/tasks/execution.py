@@ -1,0 +1,271 @@
+"""One run of a transfer task, from the committed run row to its truthful end.
+
+Steps: load the task, resolve its connections, select the images (notes go to
+the run's log), record them as pending work units, create missing ECR
+repositories, copy the units concurrently with one blob ledger, record each
+unit's result as it finishes, then let the store compute the final status
+(ERROR when any image failed, with the count) and send the alarm e-mail.
+
+Stopping cancels the coroutine: in-flight uploads are abandoned and, since a
+tag is always pushed last, nothing is left partially tagged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
+from imageferry.errors import FerryError
+from imageferry.executor.base import WorkUnit
+from imageferry.reference import Reference
+from imageferry.settings import Settings
+from imageferry.store import Store
+from imageferry.store.results import ImageUnit
+from imageferry.store.status import ImageStatus, RunStatus
+from imageferry.tasks.connections import RunConnections, open_connections
+from imageferry.tasks.params import TaskSpec
+from imageferry.tasks.selection import ImagePair, select_images
+
+if TYPE_CHECKING:
+    from imageferry.alarms.base import Notifier
+    from imageferry.secrets.base import SecretStore
+    from imageferry.store.records import RunRecord
+
+__all__ = ["RunDependencies", "execute_run", "plan_task"]
+
+log = logging.getLogger(__name__)
+
+#: Attempts per image (the reference: 3 attempts, backoff 2) for retryable failures.
+IMAGE_ATTEMPTS = 3
+HEARTBEAT_SECONDS = 10.0
+
+
+@dataclass
+class RunDependencies:
+    """What a run needs from its surroundings (injected, never global)."""
+
+    store: Store
+    settings: Settings
+    secrets: SecretStore | None = None
+    notifier: Notifier | None = None
+    #: Seconds before the second attempt of a failed image; doubles each time.
+    retry_delay: float = 2.0
+    executor_id: str = "local"
+
+
+class _RunSink:
+    """ProgressSink that records each work unit's state in the store."""
+
+    def __init__(self, store: Store, run_id: str, units: Sequence[WorkUnit]) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._units = units
+
+    def image_started(self, key: str, source: str, destination: str) -> None:
+        unit = self._units[int(key)]
+        self._store.record_image_result(
+            self._run_id,
+            source=unit.source,
+            destination=unit.destination,
+            unit_key=unit.key,
+            status=ImageStatus.RUNNING,
+        )
+
+    def image_planned(self, key: str, total_bytes: int) -> None:
+        return None
+
+    def bytes_transferred(self, key: str, n: int) -> None:
+        return None
+
+    def image_finished(self, key: str, result: ImageResult) -> None:
+        unit = self._units[int(key)]
+        self._store.record_image_result(
+            self._run_id,
+            source=unit.source,
+            destination=unit.destination,
+            unit_key=unit.key,
+            status=ImageStatus(result.status),
+            digest=result.digest or "",
+            bytes_transferred=result.bytes_transferred,
+            bytes_reused=result.bytes_reused,
+            seconds=result.seconds,
+            attempts=result.attempts,
+            error=result.error or "",
+        )
+        if result.status == "failed":
+            self._store.append_log(self._run_id, "ERROR", f"failed {unit.source}: {result.error}")
+        else:
+            self._store.append_log(
+                self._run_id,
+                "INFO",
+                f"{result.status} {unit.source} -> {unit.destination} {result.digest} "
+                f"({result.bytes_transferred} bytes sent, {result.bytes_reused} reused, "
+                f"{result.seconds:.2f}s, attempt {result.attempts})",
+            )
+
+
+def copy_options(spec: TaskSpec) -> CopyOptions:
+    return CopyOptions(multi_arch=spec.multiArch, platforms=spec.platform_list)
+
+
+async def _select(spec: TaskSpec, conns: RunConnections) -> tuple[list[ImagePair], list[str]]:
+    selection = await select_images(
+        spec, conns.lister, account_id=conns.account_id, lister_for=conns.lister_for
+    )
+    return list(selection.pairs), list(selection.notes)
+
+
+async def _ensure_repositories(
+    store: Store, run_id: str, conns: RunConnections, pairs: Sequence[ImagePair]
+) -> dict[str, str]:
+    """Create missing destination repositories; returns repository -> error."""
+    failures: dict[str, str] = {}
+    if conns.ensure_repository is None:
+        return failures
+    for repository in sorted({p.destination.repository for p in pairs}):
+        try:
+            await conns.ensure_repository(repository)
+        except FerryError as e:
+            failures[repository] = str(e)
+            store.append_log(run_id, "ERROR", f"creating repository {repository}: {e}")
+    return failures
+
+
+async def _heartbeat(store: Store, run_id: str, executor_id: str) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.to_thread(store.heartbeat, run_id, executor_id)
+
+
+async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
+    """Execute a committed run to its end; returns the finished run."""
+    store = deps.store
+    run = store.get_run(run_id)
+    task = store.get_task(run.task_id)
+    store.set_run_status(run_id, RunStatus.IN_PROGRESS)
+    store.append_log(run_id, "INFO", f"run {run.number} of task {task.id} started ({run.trigger})")
+    beat = asyncio.create_task(_heartbeat(store, run_id, deps.executor_id))
+    error = ""
+    try:
+        error = await _copy_all(run_id, task.parameters, deps)
+    except asyncio.CancelledError:
+        store.append_log(run_id, "WARNING", "stopped: in-flight copies abandoned, no tag moved")
+        with contextlib.suppress(FerryError):
+            if store.get_run(run_id).status is not RunStatus.STOPPING:
+                store.request_stop(run_id)
+    except FerryError as e:
+        error = str(e)
+        store.append_log(run_id, "ERROR", error)
+    except Exception as e:  # a bug must still end the run truthfully
+        log.exception("run %s crashed", run_id)
+        error = f"internal error: {type(e).__name__}: {e}"
+        store.append_log(run_id, "ERROR", error)
+    finally:
+        beat.cancel()
+    finished = store.finish_run(run_id, error=error)
+    store.append_log(
+        run_id,
+        "ERROR" if finished.status is RunStatus.ERROR else "INFO",
+        f"run ended {finished.status}: {finished.images_copied} copied, "
+        f"{finished.images_skipped} skipped, {finished.images_failed} failed of "
+        f"{finished.images_total}" + (f"; {finished.error}" if finished.error else ""),
+    )
+    if finished.status is RunStatus.ERROR:
+        await _alarm(finished, deps)
+    return finished
+
+
+async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunDependencies) -> str:
+    store = deps.store
+    spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
+    conns = await open_connections(spec, settings=deps.settings, secrets=deps.secrets)
+    try:
+        pairs, notes = await _select(spec, conns)
+        for note in notes:
+            store.append_log(run_id, "INFO", note)
+        units = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in pairs]
+        store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
+        store.set_images_total(run_id, len(units))
+        store.append_log(run_id, "INFO", f"{len(units)} image(s) selected")
+        failed_repos = await _ensure_repositories(store, run_id, conns, pairs)
+        runnable: list[tuple[int, ImagePair]] = []
+        for index, pair in enumerate(pairs):
+            problem = failed_repos.get(pair.destination.repository)
+            if problem is None:
+                runnable.append((index, pair))
+                continue
+            unit = units[index]
+            store.record_image_result(
+                run_id,
+                source=unit.source,
+                destination=unit.destination,
+                unit_key=unit.key,
+                status=ImageStatus.FAILED,
+                error=problem,
+            )
+        sink = _RunSink(store, run_id, [units[i] for i, _ in runnable])
+        engine = CopyEngine(
+            conns.client.repository,
+            max_images=spec.concurrency,
+            events=sink,
+            image_attempts=IMAGE_ATTEMPTS,
+            retry_delay=deps.retry_delay,
+        )
+        refs = [(p.source, p.destination) for _, p in runnable]
+        await engine.copy_many(refs, copy_options(spec))
+        return ""
+    finally:
+        await conns.aclose()
+
+
+async def _alarm(run: RunRecord, deps: RunDependencies) -> None:
+    if deps.notifier is None:
+        return
+    task = deps.store.get_task(run.task_id)
+    recipient = task.parameters.get("alarmEmail", "")
+    if not recipient:
+        return
+    from imageferry.alarms.base import Alarm
+
+    failed = [
+        (r.source, r.error)
+        for r in deps.store.list_image_results(run.id, status=ImageStatus.FAILED, limit=1000)
+    ]
+    if not failed and run.error:
+        failed = [("(run)", run.error)]
+    alarm = Alarm(
+        task_id=task.id,
+        task_name=task.name or task.id,
+        run_id=run.id,
+        status=str(run.status),
+        recipient=recipient,
+        failed=failed,
+        total=run.images_total,
+        copied=run.images_copied,
+        skipped=run.images_skipped,
+    )
+    try:
+        await asyncio.to_thread(deps.notifier.send, alarm)
+        deps.store.append_log(run.id, "INFO", f"alarm sent to {recipient}")
+    except FerryError as e:
+        deps.store.append_log(run.id, "ERROR", f"alarm to {recipient} not sent: {e}")
+
+
+async def plan_task(
+    parameters: dict[str, str], settings: Settings, secrets: SecretStore | None
+) -> tuple[list[PlannedImage], list[str]]:
+    """What a run would copy now (reads only): planned images and selection notes."""
+    spec = TaskSpec.from_parameters(parameters)
+    conns = await open_connections(spec, settings=settings, secrets=secrets)
+    try:
+        pairs, notes = await _select(spec, conns)
+        engine = CopyEngine(conns.client.repository, max_images=spec.concurrency)
+        refs: list[tuple[Reference, Reference]] = [(p.source, p.destination) for p in pairs]
+        return await engine.dry_run(refs, copy_options(spec)), notes
+    finally:
+        await conns.aclose()
