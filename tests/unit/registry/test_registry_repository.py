@@ -1,0 +1,258 @@
+"""Repository edge cases a real docker-registry will not produce on demand."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from imageferry.digest import Digest
+from imageferry.errors import DigestMismatch, SizeMismatch, UnsupportedManifest
+from imageferry.manifest import DOCKER_SCHEMA1_SIGNED, OCI_MANIFEST, Descriptor
+from imageferry.registry.client import RegistryClient
+from imageferry.registry.repository import Repository
+from unit.registry.registry_fakes import FakeServer
+
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": "sha256:" + "a" * 64,
+            "size": 2,
+        },
+        "layers": [],
+    }
+).encode()
+BLOB = b"0123456789" * 100
+BLOB_DESC = Descriptor("application/octet-stream", Digest.of(BLOB), len(BLOB))
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[RegistryClient]:
+    async with RegistryClient() as c:
+        yield c
+
+
+def repo(client: RegistryClient, fake: FakeServer, chunk_size: int | None = None) -> Repository:
+    return Repository(client.transport, fake.host, "team/app", chunk_size=chunk_size)
+
+
+async def chunks_of(data: bytes, size: int = 100) -> AsyncIterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+async def test_get_manifest_checks_the_digest_header(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=MANIFEST,
+            headers={
+                "Content-Type": OCI_MANIFEST,
+                "Docker-Content-Digest": str(Digest.of(b"something else")),
+            },
+        )
+
+    fake.handler = handler
+    with pytest.raises(DigestMismatch) as info:
+        await repo(client, fake).get_manifest("v1")
+    assert info.value.expected == str(Digest.of(b"something else"))
+    assert info.value.actual == str(Digest.of(MANIFEST))
+
+
+async def test_get_manifest_by_digest_checks_the_bytes(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=MANIFEST, headers={"Content-Type": OCI_MANIFEST})
+
+    fake.handler = handler
+    wanted = Digest.of(b"another manifest")
+    with pytest.raises(DigestMismatch):
+        await repo(client, fake).get_manifest(str(wanted))
+    manifest = await repo(client, fake).get_manifest(str(Digest.of(MANIFEST)))
+    assert manifest.body == MANIFEST
+    assert manifest.media_type == OCI_MANIFEST
+    assert fake.seen[-1].headers["Accept"].startswith("application/vnd.oci.image.index.v1+json")
+
+
+async def test_schema1_manifest_is_refused_clearly(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    body = json.dumps({"schemaVersion": 1, "name": "team/app", "tag": "old", "fsLayers": []})
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=body, headers={"Content-Type": DOCKER_SCHEMA1_SIGNED})
+
+    fake.handler = handler
+    with pytest.raises(UnsupportedManifest) as info:
+        await repo(client, fake).get_manifest("old")
+    message = str(info.value)
+    assert f"{fake.host}/team/app:old" in message
+    assert "schema 1" in message
+
+
+async def test_head_without_digest_header_falls_back_to_get(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "HEAD":
+            return web.Response(headers={"Content-Type": OCI_MANIFEST})
+        return web.Response(body=MANIFEST, headers={"Content-Type": OCI_MANIFEST})
+
+    fake.handler = handler
+    descriptor = await repo(client, fake).head_manifest("v1")
+    assert descriptor == Descriptor(OCI_MANIFEST, Digest.of(MANIFEST), len(MANIFEST))
+    assert [s.method for s in fake.seen] == ["HEAD", "GET"]
+
+
+async def test_mount_declined_cancels_the_started_upload(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            return web.Response(status=202, headers={"Location": "/v2/team/app/blobs/uploads/u1"})
+        return web.Response(status=204)
+
+    fake.handler = handler
+    assert await repo(client, fake).mount_blob(BLOB_DESC.digest, "other/app") is False
+    post, delete = fake.seen
+    assert post.path_qs.startswith("/v2/team/app/blobs/uploads/?")
+    assert f"mount={BLOB_DESC.digest}".replace(":", "%3A") in post.path_qs
+    assert "from=other%2Fapp" in post.path_qs
+    assert (delete.method, delete.path_qs) == ("DELETE", "/v2/team/app/blobs/uploads/u1")
+
+
+async def test_monolithic_upload_streams_with_content_length(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            # An absolute Location with opaque state in the query.
+            return web.Response(
+                status=202, headers={"Location": f"{fake.url}/upload/u1?_state=a%2Bb%3D"}
+            )
+        return web.Response(status=201)
+
+    fake.handler = handler
+    await repo(client, fake).put_blob(BLOB_DESC, chunks_of(BLOB))
+    put = fake.seen[-1]
+    assert put.method == "PUT"
+    assert put.path_qs == f"/upload/u1?_state=a%2Bb%3D&digest={BLOB_DESC.digest}".replace(
+        "sha256:", "sha256%3A"
+    )
+    assert put.headers["Content-Length"] == str(len(BLOB))
+    assert "Transfer-Encoding" not in put.headers
+    assert put.body == BLOB
+
+
+async def test_chunked_upload_when_the_registry_asks(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    received = bytearray()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            return web.Response(
+                status=202,
+                headers={"Location": "/upload/u0", "OCI-Chunk-Min-Length": "300"},
+            )
+        if request.method == "PATCH":
+            received.extend(fake.seen[-1].body)
+            n = len([s for s in fake.seen if s.method == "PATCH"])
+            return web.Response(status=202, headers={"Location": f"/upload/u{n}"})
+        return web.Response(status=201)
+
+    fake.handler = handler
+    await repo(client, fake).put_blob(BLOB_DESC, chunks_of(BLOB, 70))
+    patches = fake.requests("PATCH")
+    assert [p.headers["Content-Range"] for p in patches] == [
+        "0-299",
+        "300-599",
+        "600-899",
+        "900-999",
+    ]
+    assert [p.path_qs for p in patches] == ["/upload/u0", "/upload/u1", "/upload/u2", "/upload/u3"]
+    assert bytes(received) == BLOB
+    final = fake.seen[-1]
+    assert final.method == "PUT"
+    assert final.path_qs.startswith("/upload/u4?digest=sha256")
+    assert final.body == b""
+
+
+async def test_chunk_size_option_forces_chunks(fake: FakeServer, client: RegistryClient) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method in ("POST", "PATCH"):
+            return web.Response(status=202, headers={"Location": "/upload/next"})
+        return web.Response(status=201)
+
+    fake.handler = handler
+    await repo(client, fake, chunk_size=512).put_blob(BLOB_DESC, chunks_of(BLOB))
+    assert [p.headers["Content-Length"] for p in fake.requests("PATCH")] == ["512", "488"]
+
+
+async def test_failing_source_aborts_and_cancels_the_upload(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            return web.Response(status=202, headers={"Location": "/upload/u1"})
+        if request.method == "DELETE":
+            return web.Response(status=204)
+        return web.Response(status=201)
+
+    class SourceBroke(Exception):
+        pass
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield BLOB[:100]
+        raise SourceBroke("source connection reset")
+
+    fake.handler = handler
+    with pytest.raises(SourceBroke):
+        await repo(client, fake).put_blob(BLOB_DESC, broken())
+    assert fake.seen[-1].method == "DELETE"
+    assert fake.seen[-1].path_qs == "/upload/u1"
+
+
+async def test_short_stream_is_a_size_mismatch(fake: FakeServer, client: RegistryClient) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            return web.Response(status=202, headers={"Location": "/upload/u1"})
+        return web.Response(status=204 if request.method == "DELETE" else 201)
+
+    fake.handler = handler
+    with pytest.raises(SizeMismatch) as info:
+        await repo(client, fake).put_blob(BLOB_DESC, chunks_of(BLOB[:-10]))
+    assert (info.value.expected, info.value.actual) == (1000, 990)
+    # Nothing was committed: the PUT never completed with the short body.
+    assert not any(s.method == "PUT" and s.body == BLOB[:-10] for s in fake.seen)
+    assert fake.seen[-1].method == "DELETE"
+
+
+async def test_tags_follow_relative_link_headers(fake: FakeServer, client: RegistryClient) -> None:
+    pages = {
+        "/v2/team/app/tags/list?n=2": (
+            ["a", "b"],
+            '</v2/team/app/tags/list?last=b&n=2>; rel="next"',
+        ),
+        "/v2/team/app/tags/list?last=b&n=2": (
+            ["c", "d"],
+            '</v2/team/app/tags/list?last=d&n=2>; rel="next"',
+        ),
+        "/v2/team/app/tags/list?last=d&n=2": (["e"], None),
+    }
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        tags, link = pages[request.path_qs]
+        headers = {"Link": link} if link else {}
+        return web.json_response({"name": "team/app", "tags": tags}, headers=headers)
+
+    fake.handler = handler
+    assert await client.list_tags(fake.host, "team/app", page_size=2) == ["a", "b", "c", "d", "e"]
+    assert len(fake.seen) == 3
