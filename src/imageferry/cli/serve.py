@@ -12,8 +12,7 @@ account once and exits; the CLI and automation send it as
 
 from __future__ import annotations
 
-import importlib
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -30,21 +29,12 @@ __all__ = ["embedded_runtime", "register", "serve"]
 def embedded_runtime(settings: Settings, store: Store) -> tuple[TaskServicePort, Runtime]:
     """The task service and the runtime (local executor + scheduler) on ``store``.
 
-    Imported late: the runtime is the task engine's, and ``ferry serve
-    --create-token`` must work without starting it.
+    Imported late: ``ferry serve --create-token`` must not load the task engine.
     """
-    try:
-        module: Any = importlib.import_module("imageferry.runtime")
-    except ModuleNotFoundError as e:
-        if e.name != "imageferry.runtime":
-            raise
-        raise ConfigError(
-            "this build of imageferry has no task runtime (imageferry.runtime); "
-            "install a complete build to run `ferry serve`"
-        ) from None
-    runtime = module.Runtime(settings, store=store)
-    service: TaskServicePort = runtime.service
-    return service, runtime
+    from imageferry.runtime import Runtime as EmbeddedRuntime
+
+    runtime = EmbeddedRuntime(settings, store=store)
+    return runtime.service, runtime
 
 
 def serve(

@@ -53,8 +53,7 @@ _POLL_SECONDS = 0.5
 
 
 def latest_run(console: Console, task_id: str) -> RunRecord | None:
-    runs = console.service.runs(task_id)
-    return runs[0] if runs else None
+    return console.service.latest_run(task_id)
 
 
 def validate_parameters(parameters: dict[str, str]) -> ValidationOut:
@@ -99,7 +98,7 @@ def list_tasks(
 @router.get("/tasks/{task_id}", response_model=TaskDetailOut)
 def get_task(task_id: str, console: ConsoleDep) -> TaskDetailOut:
     task = console.service.get_task(task_id)
-    runs = list(console.service.runs(task_id))
+    runs = list(console.service.runs(task_id, 0, 500))
     base = task_out(task, runs[0] if runs else None)
     return TaskDetailOut(**base.model_dump(), runs=[run_out(r) for r in runs])
 
@@ -109,15 +108,15 @@ def start_task(task_id: str, console: ConsoleDep) -> RunOut:
     return run_out(console.service.start(task_id))
 
 
-@router.post("/tasks/{task_id}/stop", response_model=RunOut | None, status_code=202)
-def stop_task(task_id: str, console: ConsoleDep) -> RunOut | None:
-    run = console.service.stop(task_id)
-    return run_out(run) if run else None
+@router.post("/tasks/{task_id}/stop", response_model=RunOut, status_code=202)
+def stop_task(task_id: str, console: ConsoleDep) -> RunOut:
+    """Ask the active run to stop: STOPPING now, STOPPED once it has let go."""
+    return run_out(console.service.stop(task_id))
 
 
 @router.post("/tasks/{task_id}/clone", response_model=TaskOut, status_code=201, responses=_PROBLEMS)
 def clone_task(task_id: str, body: CloneRequest, console: ConsoleDep) -> TaskOut:
-    return task_out(console.service.clone(task_id, body.overrides), None)
+    return task_out(console.service.clone(task_id, body.overrides, body.name), None)
 
 
 @router.delete("/tasks/{task_id}", status_code=204)
@@ -129,7 +128,7 @@ def delete_task(task_id: str, console: ConsoleDep) -> Response:
 @router.get("/tasks/{task_id}/runs", response_model=list[RunOut])
 def task_runs(task_id: str, console: ConsoleDep) -> list[RunOut]:
     console.service.get_task(task_id)
-    return [run_out(r) for r in console.service.runs(task_id)]
+    return [run_out(r) for r in console.service.runs(task_id, 0, 500)]
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)

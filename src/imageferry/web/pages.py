@@ -80,7 +80,7 @@ def wizard(request: Request, console: ConsoleDep, user: UserDep, clone: str = ""
     source = console.service.get_task(clone) if clone else None
     values = initial_values(source.parameters if source else None)
     if source is not None:
-        values["name"] = f"{source.name or source.id} (copy)"
+        values["name"] = f"{source.name or source.id} (clone)"
     return _wizard_page(request, console, user, values, [], clone_of=source.id if source else "")
 
 
@@ -128,13 +128,13 @@ async def create_from_wizard(
 def _run_context(
     console: Console, task_id: str, run_id: str, q: str, status: str
 ) -> dict[str, object]:
-    runs = list(console.service.runs(task_id))
+    runs = list(console.service.runs(task_id, 0, 100))
     run = next((r for r in runs if r.id == run_id), runs[0] if runs else None)
     context: dict[str, object] = {"runs": runs, "run": run, "q": q, "image_status": status}
     if run is None:
         return context
     wanted = ImageStatus(status) if status in {s.value for s in ImageStatus} else None
-    every = console.service.image_results(run.id, None, None)
+    every = list(console.service.image_results(run.id, None, None))
     context["images"] = (
         list(console.service.image_results(run.id, q or None, wanted)) if q or wanted else every
     )

@@ -9,7 +9,7 @@ different service) without the routes knowing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from imageferry.store.records import (
@@ -27,35 +27,45 @@ __all__ = ["Accounts", "Runtime", "TaskServicePort"]
 
 
 class TaskServicePort(Protocol):
-    """The task operations of issue 3 that the console exposes (issue 4, item 1)."""
+    """The task operations of issue 3 that the console exposes (issue 4, item 1).
+
+    :class:`imageferry.tasks.service.TaskService` provides exactly these.
+    """
 
     def create_task(self, parameters: Mapping[str, str], name: str | None = None) -> TaskRecord:
         """Validate and store a task; raises ``TaskSpecError`` with every problem."""
 
     def list_tasks(
-        self, status: TaskStatus | None = None, offset: int = 0, limit: int = 50
+        self,
+        status: TaskStatus | Iterable[TaskStatus] | None = None,
+        offset: int = 0,
+        limit: int = 50,
     ) -> Page[TaskRecord]: ...
 
     def get_task(self, task_id: str) -> TaskRecord: ...
 
     def start(self, task_id: str) -> RunRecord: ...
 
-    def stop(self, task_id: str) -> RunRecord | None: ...
+    def stop(self, task_id: str) -> RunRecord: ...
 
-    def clone(self, task_id: str, overrides: Mapping[str, str]) -> TaskRecord: ...
+    def clone(
+        self, task_id: str, overrides: Mapping[str, str] | None = None, name: str | None = None
+    ) -> TaskRecord: ...
 
     def delete(self, task_id: str) -> None: ...
 
-    def runs(self, task_id: str) -> Sequence[RunRecord]:
+    def runs(self, task_id: str, offset: int = 0, limit: int = 50) -> Page[RunRecord]:
         """The task's runs, newest first."""
+
+    def latest_run(self, task_id: str) -> RunRecord | None: ...
 
     def get_run(self, run_id: str) -> RunRecord: ...
 
     def image_results(
         self, run_id: str, search: str | None = None, status: ImageStatus | None = None
-    ) -> Sequence[ImageResultRecord]: ...
+    ) -> Iterable[ImageResultRecord]: ...
 
-    def logs(self, run_id: str, after_id: int = 0, limit: int = 500) -> Sequence[LogRecord]: ...
+    def logs(self, run_id: str, after_id: int = 0, limit: int = 1000) -> Sequence[LogRecord]: ...
 
 
 class Accounts(Protocol):

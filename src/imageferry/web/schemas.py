@@ -79,6 +79,8 @@ class CreateTaskRequest(BaseModel):
 
 class CloneRequest(BaseModel):
     overrides: dict[str, str] = Field(default_factory=dict)
+    #: The new task's name; default "<original> (clone)".
+    name: str | None = None
 
 
 class RunOut(BaseModel):

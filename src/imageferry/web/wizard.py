@@ -10,7 +10,7 @@ disagree with the CLI about names, choices or defaults.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imageferry.tasks.params import PARAMETER_TABLE
 
@@ -30,7 +30,7 @@ class WizardStep:
     advanced: tuple[str, ...] = ()
 
 
-WIZARD_STEPS: tuple[WizardStep, ...] = (
+_STEPS: tuple[WizardStep, ...] = (
     WizardStep(
         "engine",
         "Engine",
@@ -69,6 +69,32 @@ WIZARD_STEPS: tuple[WizardStep, ...] = (
 )
 
 _KNOWN = frozenset(p.name for p in PARAMETER_TABLE)
+
+
+def _with_every_parameter(steps: tuple[WizardStep, ...]) -> tuple[WizardStep, ...]:
+    """``steps`` with any parameter they do not name added under "Advanced".
+
+    Parameters added to the table later still reach the wizard: ``dest*`` ones
+    on the destination step, ``src*`` ones on the source step, others on the
+    schedule step.
+    """
+    named = {name for step in steps for name in step.fields + step.advanced}
+    extra = [p.name for p in PARAMETER_TABLE if p.name not in named]
+
+    def home(name: str) -> str:
+        if name.startswith("dest"):
+            return "destination"
+        if name.startswith("src"):
+            return "source"
+        return "schedule"
+
+    return tuple(
+        replace(step, advanced=step.advanced + tuple(n for n in extra if home(n) == step.key))
+        for step in steps
+    )
+
+
+WIZARD_STEPS: tuple[WizardStep, ...] = _with_every_parameter(_STEPS)
 
 
 def initial_values(parameters: Mapping[str, str] | None = None) -> dict[str, str]:

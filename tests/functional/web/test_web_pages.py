@@ -95,7 +95,7 @@ def test_clone_opens_the_wizard_prefilled(admin: tuple[httpx.Client, str], store
     page = client.get(redirect.headers["location"]).text
     assert f"Clone task {task.id}" in page
     assert ">only:this</textarea>" in page
-    assert 'value="orig (copy)"' in page
+    assert 'value="orig (clone)"' in page
 
 
 def test_detail_shows_parameters_runs_images_and_charts(
