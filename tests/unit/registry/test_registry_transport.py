@@ -267,3 +267,28 @@ async def test_error_messages_never_carry_credentials_or_tokens(fake: FakeServer
     assert "sekrit-token-value" not in text
     assert "t0ken-pass" not in text
     assert "manifest a:1" in text
+
+
+async def test_insecure_host_falls_back_from_https_to_http(fake: FakeServer) -> None:
+    fake.handler = scripted(lambda: web.Response(text="ok"))
+    # The mirror is spelled https://, but the server only speaks HTTP.
+    config = RegistryConfig(
+        mirrors={"registry.test": f"https://{fake.host}"}, insecure=frozenset({fake.host})
+    )
+    async with Transport(config) as t:
+        url = f"{t.base_url('registry.test')}/v2/"
+        assert url.startswith("https://")
+        response = await t.request("registry.test", "GET", url, what="ping")
+        assert response.body == b"ok"
+        assert t.base_url("registry.test") == f"http://{fake.host}"
+
+
+async def test_https_failure_without_opt_in_does_not_fall_back(
+    fake: FakeServer, sleeps: Sleeps
+) -> None:
+    fake.handler = scripted(lambda: web.Response(text="ok"))
+    config = RegistryConfig(mirrors={"registry.test": f"https://{fake.host}"}, retries=0)
+    async with Transport(config, sleep=sleeps) as t:
+        with pytest.raises(TransportError):
+            await t.request("registry.test", "GET", f"{t.base_url('registry.test')}/v2/", what="x")
+    assert fake.seen == []
