@@ -20,6 +20,7 @@ import base64
 import binascii
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,19 +95,24 @@ class ChainCredentials:
 class DockerConfigCredentials:
     """Credentials from ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``.
 
-    The file is read on each call (it is small, and ``docker login`` may
-    change it while we run); a missing file means no credentials.
+    The file is re-read when it changes (``docker login`` may run while we
+    do); a missing file means no credentials. Helper answers are kept for
+    ``helper_ttl`` seconds: the auth flow asks for credentials on every
+    pre-emptive Basic request, and a helper is a process to start.
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, helper_ttl: float = 300.0) -> None:
         self._path = Path(path) if path is not None else _default_path()
+        self._helper_ttl = helper_ttl
+        self._config: tuple[tuple[int, int], dict[str, Any] | None] | None = None
+        self._helped: dict[tuple[str, str], tuple[float, Credentials | None]] = {}
 
     @property
     def path(self) -> Path:
         return self._path
 
     async def get(self, registry: str) -> Credentials | None:
-        config = _read_config(self._path)
+        config = self._read()
         if config is None:
             return None
         host = _normalise(registry)
@@ -120,8 +126,29 @@ class DockerConfigCredentials:
                 return found
             helper = config.get("credsStore")
         if isinstance(helper, str) and helper:
-            return await run_helper(helper, _server_url(host))
+            return await self._run_helper(helper, _server_url(host))
         return None
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            info = self._path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise ConfigError(f"cannot read Docker config {self._path}: {e.strerror}") from None
+        stamp = (info.st_mtime_ns, info.st_size)
+        if self._config is None or self._config[0] != stamp:
+            self._config = (stamp, _read_config(self._path))
+        return self._config[1]
+
+    async def _run_helper(self, name: str, server_url: str) -> Credentials | None:
+        now = time.monotonic()
+        cached = self._helped.get((name, server_url))
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        found = await run_helper(name, server_url)
+        self._helped[(name, server_url)] = (now + self._helper_ttl, found)
+        return found
 
     def __repr__(self) -> str:
         return f"DockerConfigCredentials(path={str(self._path)!r})"

@@ -463,8 +463,13 @@ class Transport:
         if future is None:
             future = asyncio.ensure_future(self._send_token(registry, request))
             self._tokens_in_flight[key] = future
-            future.add_done_callback(lambda _: self._tokens_in_flight.pop(key, None))
+            future.add_done_callback(lambda done: self._token_done(key, done))
         return await asyncio.shield(future)
+
+    def _token_done(self, key: tuple[str, str], future: asyncio.Future[AuthReply]) -> None:
+        self._tokens_in_flight.pop(key, None)
+        if not future.cancelled():
+            future.exception()  # retrieved here too, so a lone cancelled waiter leaves no warning
 
     async def _send_token(self, registry: str, request: AuthRequest) -> AuthReply:
         response = await self._exchange(registry, request, None, allow_redirects=True)

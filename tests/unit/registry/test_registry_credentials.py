@@ -201,3 +201,23 @@ async def test_helper_printing_garbage_or_missing_is_a_config_error(
     path = write_config(tmp_path, {"credsStore": "absent"})
     with pytest.raises(ConfigError, match="docker-credential-absent is not on PATH"):
         await DockerConfigCredentials(path).get("quay.io")
+
+
+async def test_helper_answers_are_reused_and_config_changes_are_seen(
+    tmp_path: Path, helper_on_path: Path
+) -> None:
+    path = write_config(tmp_path, {"credHelpers": {"helped.example.com": "test"}})
+    provider = DockerConfigCredentials(path)
+    for _ in range(3):
+        assert await provider.get("helped.example.com") == Credentials(
+            "helper-user", "helper-secret"
+        )
+    assert helper_on_path.read_text().split() == ["helped.example.com"]
+    # `docker login` rewrites the file: the new entry is used at once.
+    path.write_text(json.dumps({"auths": {"helped.example.com": {"auth": b64("new:login")}}}))
+    assert await provider.get("helped.example.com") == Credentials("new", "login")
+    # A zero TTL runs the helper every time (fresh credentials on each call).
+    fresh = DockerConfigCredentials(write_config(tmp_path, {"credsStore": "test"}), helper_ttl=0)
+    await fresh.get("helped.example.com")
+    await fresh.get("helped.example.com")
+    assert helper_on_path.read_text().split().count("helped.example.com") == 3
