@@ -131,9 +131,13 @@ def _frame(series: Series, css_class: str, max_x: float, max_y: float, body: str
         f"{html.escape(_fmt(max_y, series.unit))}</text>"
         f'<text class="tick" x="{_PAD_L - 4}" y="{bottom}" text-anchor="end">0</text>'
         f'<text class="tick" x="{_W - _PAD_R}" y="{_H - 6}" text-anchor="end">'
-        f"{max_x:.0f} s</text>"
+        f"{_seconds(max_x)}</text>"
         f"{body}</svg>"
     )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def _xy(x: float, y: float, max_x: float, max_y: float) -> tuple[float, float]:

@@ -87,7 +87,7 @@
         if (status === 200 && data) {
           for (const l of data.items) {
             const span = document.createElement("span");
-            span.className = "lvl-" + l.level;
+            span.className = "lvl-" + l.level.toLowerCase();
             span.textContent = `${l.ts.slice(11, 19)} ${l.level.toUpperCase().padEnd(7)} ${l.message}\n`;
             pre.appendChild(span);
           }
