@@ -7,12 +7,19 @@ can run exactly what the command runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage, summarize
+from imageferry.copy import (
+    CopyEngine,
+    CopyOptions,
+    ImageResult,
+    PlannedImage,
+    RepositoryFactory,
+    summarize,
+)
 from imageferry.copy.events import ProgressSink
 from imageferry.ecr.hosts import parse_registry_host
 from imageferry.errors import ConfigError
@@ -34,7 +41,10 @@ __all__ = [
     "build_client",
     "credential_chain",
     "describe_planned",
+    "ecr_aliases",
+    "mirror_hosts",
     "planned_json",
+    "repository_factory",
     "run_copy",
     "run_dry_run",
 ]
@@ -82,6 +92,7 @@ class CopyRequest:
             if not eq or not name.strip() or not location.strip():
                 raise ConfigError(f"--mirror {item!r} must be NAME=LOCATION, e.g. docker.io=m:5000")
             mirror_map[name.strip()] = location.strip()
+        config = RegistryConfig(mirrors=mirror_map, insecure=frozenset(insecure))
         explicit: dict[str, Credentials] = {}
         # Destination credentials win where one registry is both source and destination.
         for creds_text, side in ((src_creds, 0), (dest_creds, 1)):
@@ -89,38 +100,87 @@ class CopyRequest:
                 creds = parse_user_pass(creds_text)
                 for pair in pairs:
                     explicit[pair[side].registry] = creds
+        # The transport asks for a mirrored registry's credentials by the mirror's host.
+        for registry, host in mirror_hosts(config).items():
+            if registry in explicit:
+                explicit.setdefault(host, explicit[registry])
         options = CopyOptions(
             multi_arch=multi_arch,  # type: ignore[arg-type]
             platforms=wanted,
             include_foreign_layers=include_foreign_layers,
         )
-        config = RegistryConfig(mirrors=mirror_map, insecure=frozenset(insecure))
         return cls(tuple(pairs), options, config, explicit, authfile, concurrency)
+
+
+def mirror_hosts(config: RegistryConfig) -> dict[str, str]:
+    """Each remapped registry's name → the host[:port] that serves it."""
+    return {registry: config.location(registry)[1] for registry in config.mirrors}
+
+
+def ecr_aliases(config: RegistryConfig) -> dict[str, str]:
+    """Mirror host → the ECR host it serves, for every mirrored ECR registry.
+
+    The transport asks for credentials (and the ECR provider must recognise
+    the registry) by the host it speaks to, which for a mirror is not an ECR name.
+    """
+    return {
+        host: registry
+        for registry, host in mirror_hosts(config).items()
+        if parse_registry_host(registry) is not None
+    }
+
+
+def _has_ecr(registries: Iterable[str]) -> bool:
+    return any(parse_registry_host(r) is not None for r in registries)
 
 
 def credential_chain(
     explicit: dict[str, Credentials],
     authfile: Path | None = None,
     registries: Sequence[str] = (),
+    *,
+    config: RegistryConfig | None = None,
 ) -> CredentialProvider:
     """Explicit credentials, then ECR tokens for ECR hosts, then the Docker config.
 
     The ECR provider (and boto3 with it) is loaded only when one of
-    ``registries`` is an ECR host: start-up time matters for no-op runs.
+    ``registries`` is an ECR host: start-up time matters for no-op runs. It
+    uses the default AWS credential chain (environment, profile, role), and
+    knows mirrored ECR hosts by their mirror's host (``config.mirrors``).
     """
     providers: list[CredentialProvider] = [StaticCredentials(explicit)]
-    if any(parse_registry_host(r) is not None for r in registries):
+    if _has_ecr(registries):
         from imageferry.ecr.auth import EcrCredentialProvider
 
-        providers.append(EcrCredentialProvider())
+        aliases = ecr_aliases(config) if config is not None else {}
+        providers.append(EcrCredentialProvider(aliases=aliases))
     providers.append(DockerConfigCredentials(authfile))
     return ChainCredentials(providers)
 
 
+def _registries(request: CopyRequest) -> list[str]:
+    return sorted({ref.registry for pair in request.pairs for ref in pair})
+
+
 def build_client(request: CopyRequest) -> RegistryClient:
-    registries = {ref.registry for pair in request.pairs for ref in pair}
-    chain = credential_chain(request.explicit, request.authfile, sorted(registries))
+    chain = credential_chain(
+        request.explicit, request.authfile, _registries(request), config=request.config
+    )
     return RegistryClient(request.config, chain)
+
+
+def repository_factory(request: CopyRequest, client: RegistryClient) -> RepositoryFactory:
+    """``client.repository``, or its ECR-aware wrapper when an ECR host takes part.
+
+    The wrapper lets ECR destinations check an image's blobs with one
+    BatchCheckLayerAvailability call instead of one HEAD each; boto3 is
+    loaded only then.
+    """
+    if not _has_ecr(_registries(request)):
+        return client.repository
+    from imageferry.ecr.repository import ecr_repository_factory
+
+    return ecr_repository_factory(client, aliases=ecr_aliases(request.config))
 
 
 async def run_copy(
@@ -129,7 +189,9 @@ async def run_copy(
     """Copy every pair; the summary's ``wall_seconds`` is the whole run's elapsed time."""
     started = time.monotonic()
     async with build_client(request) as client:
-        engine = CopyEngine(client.repository, max_images=request.concurrency, events=progress)
+        engine = CopyEngine(
+            repository_factory(request, client), max_images=request.concurrency, events=progress
+        )
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
                 results = await engine.copy_many(request.pairs, request.options)
@@ -142,7 +204,7 @@ async def run_copy(
 
 async def run_dry_run(request: CopyRequest) -> list[PlannedImage]:
     async with build_client(request) as client:
-        engine = CopyEngine(client.repository, max_images=request.concurrency)
+        engine = CopyEngine(repository_factory(request, client), max_images=request.concurrency)
         return await engine.dry_run(request.pairs, request.options)
 
 

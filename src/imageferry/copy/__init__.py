@@ -4,6 +4,7 @@ It sees only :mod:`imageferry.interfaces` (``ImageSource``, ``ImageDestination``
 never HTTP. Entry point: :class:`CopyEngine`.
 """
 
+from imageferry.copy.capabilities import BlobBatchCheck
 from imageferry.copy.engine import CopyEngine, RepositoryFactory
 from imageferry.copy.events import NullSink, ProgressSink
 from imageferry.copy.image import ImageCopy, PlannedImage, RunLimits, describe_error
@@ -23,6 +24,7 @@ from imageferry.copy.result import ImageResult, Status, summarize
 __all__ = [
     "RETRYABLE",
     "BlobAction",
+    "BlobBatchCheck",
     "BlobLedger",
     "BlobOutcome",
     "BlobStreamer",

@@ -8,8 +8,10 @@ Order of work (interfaces.py states the destination's side of it):
    when a platform selection decides the digest).
 2. GET the manifest tree by digest, verifying each body against its digest.
 3. Plan (:mod:`imageferry.copy.plan`).
-4. Per image manifest: its blobs concurrently (reused, mounted or streamed
-   through the shared :class:`BlobLedger`), then the manifest by digest;
+4. Per image manifest: one batch presence check when the destination can
+   (:class:`~imageferry.copy.capabilities.BlobBatchCheck`), then its blobs
+   concurrently (reused, mounted or streamed through the shared
+   :class:`BlobLedger`), then the manifest by digest;
    then indexes by digest; the destination tag last, so a failure anywhere
    leaves no tag pointing at an incomplete image.
 """
@@ -322,6 +324,8 @@ class ImageCopy:
             # Same registry: the source repository is a place to mount from.
             for blob in image.blobs:
                 self.limits.ledger.record(self.source.registry, self.source.repository, blob.digest)
+        # ECR answers for up to 100 blobs in one call: ask before the per-blob work.
+        await self.limits.ledger.check_many(self.destination, image.blobs)
         await _all(self._copy_blob(blob) for blob in image.blobs)
         if image.manifest is not plan.target:
             await self._blame(dst_text, self.destination.put_manifest(str(digest), image.manifest))
@@ -346,9 +350,13 @@ class ImageCopy:
         registry = self.destination.registry
         known = self.limits.ledger
 
+        await known.check_many(self.destination, plan.blobs)
+
         async def check(blob: Descriptor) -> Descriptor | None:
             if self.destination.repository in known.locations(registry, blob.digest):
                 return None
+            if known.known_absent(self.destination, blob.digest):
+                return blob
             async with self._image_slots:
                 exists = await self._blame(str(self.dst), self.destination.has_blob(blob.digest))
             return None if exists else blob

@@ -10,6 +10,11 @@ idea in its BlobInfoCache). Per blob and destination repository the choice is:
    back to an upload when the registry declines;
 3. otherwise stream it from the source.
 
+A destination with the :class:`~imageferry.copy.capabilities.BlobBatchCheck`
+capability (ECR) is asked about all of an image's unknown blobs at once
+(:meth:`BlobLedger.check_many`); blobs it reports present are recorded like
+any other location, and blobs it reports absent skip the HEAD in step 1.
+
 While one image transfers a blob into a registry, another image needing the
 same blob there waits for it instead of sending it a second time, then
 reuses or mounts the result.
@@ -18,12 +23,13 @@ reuses or mounts the result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from imageferry.copy.capabilities import BlobBatchCheck
 from imageferry.digest import Digest
-from imageferry.errors import ResponseError
+from imageferry.errors import FerryError, ResponseError
 from imageferry.interfaces import ImageDestination
 from imageferry.manifest import Descriptor
 
@@ -53,6 +59,12 @@ class BlobLedger:
         self._locations: dict[tuple[str, Digest], set[str]] = {}
         self._in_flight: dict[tuple[str, Digest], asyncio.Event] = {}
         self._outcomes: list[tuple[str, str, BlobOutcome]] = []
+        # (registry, repository, digest) a batch check answered for and no
+        # decision has used yet: present ones report "exists", absent ones skip the HEAD.
+        self._checked_present: set[tuple[str, str, Digest]] = set()
+        self._checked_absent: set[tuple[str, str, Digest]] = set()
+        #: Batch checks made (one per :meth:`check_many` that asked the destination).
+        self.batch_checks = 0
 
     def record(self, registry: str, repository: str, digest: Digest) -> None:
         """Remember that ``digest`` exists in ``registry/repository``."""
@@ -66,6 +78,46 @@ class BlobLedger:
     def outcomes(self) -> tuple[tuple[str, str, BlobOutcome], ...]:
         """Every decision taken: (registry, repository, outcome), in order."""
         return tuple(self._outcomes)
+
+    async def check_many(
+        self, destination: ImageDestination, descriptors: Iterable[Descriptor]
+    ) -> None:
+        """Ask a batch-capable destination once about the blobs this run knows nothing of.
+
+        Does nothing for a destination without :class:`BlobBatchCheck`, or when
+        the destination says the batch would not pay off. A failed batch check
+        is not an error: the per-blob HEADs of :meth:`ensure` still answer.
+        """
+        if not isinstance(destination, BlobBatchCheck):
+            return
+        registry, repository = destination.registry, destination.repository
+        unknown = [
+            digest
+            for digest in dict.fromkeys(d.digest for d in descriptors)
+            if repository not in self._locations.get((registry, digest), ())
+            and (registry, repository, digest) not in self._checked_absent
+        ]
+        if not unknown or not destination.worth_batching(len(unknown)):
+            return
+        try:
+            present = await destination.has_blobs(unknown)
+        except FerryError:
+            return
+        self.batch_checks += 1
+        for digest in unknown:
+            if digest in present:
+                self.record(registry, repository, digest)
+                self._checked_present.add((registry, repository, digest))
+            else:
+                self._checked_absent.add((registry, repository, digest))
+
+    def known_absent(self, destination: ImageDestination, digest: Digest) -> bool:
+        """True (once) when a batch check said ``digest`` is not in ``destination``."""
+        key = (destination.registry, destination.repository, digest)
+        if key in self._checked_absent:
+            self._checked_absent.discard(key)
+            return True
+        return False
 
     async def ensure(
         self,
@@ -82,7 +134,10 @@ class BlobLedger:
         key = (registry, descriptor.digest)
         while True:
             if repository in self._locations.get(key, ()):
-                return self._note(registry, repository, BlobOutcome(descriptor, "known", 0))
+                checked = (registry, repository, descriptor.digest)
+                action: BlobAction = "exists" if checked in self._checked_present else "known"
+                self._checked_present.discard(checked)
+                return self._note(registry, repository, BlobOutcome(descriptor, action, 0))
             event = self._in_flight.get(key)
             if event is None:
                 break
@@ -102,7 +157,9 @@ class BlobLedger:
         descriptor: Descriptor,
         upload: Callable[[], Awaitable[int]],
     ) -> BlobOutcome:
-        if await destination.has_blob(descriptor.digest):
+        if not self.known_absent(destination, descriptor.digest) and await destination.has_blob(
+            descriptor.digest
+        ):
             return BlobOutcome(descriptor, "exists", 0)
         others = self.locations(destination.registry, descriptor.digest) - {destination.repository}
         for repository in sorted(others):
