@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +50,14 @@ class FakeRegistry:
     upload_delay: float = 0.0
     uploading: int = 0
     max_uploading: int = 0
+    #: When set, repositories check blobs in batches (like ECR) from this many blobs on.
+    batch_from: int | None = None
+    #: Batch checks raise this (a registry that cannot answer them).
+    batch_error: Exception | None = None
 
     def repository(self, repo: str) -> FakeRepository:
+        if self.batch_from is not None:
+            return FakeBatchRepository(self, repo)
         return FakeRepository(self, repo)
 
     def calls_of(self, op: str) -> list[tuple[str, str, str]]:
@@ -180,6 +186,24 @@ class FakeRepository:
         else:
             assert ref == str(manifest.digest)
             registry.add_manifest(self._repository, manifest)
+
+
+class FakeBatchRepository(FakeRepository):
+    """A repository with the engine's ``BlobBatchCheck`` capability.
+
+    ``has_blobs`` is logged with the number of digests asked about.
+    """
+
+    def worth_batching(self, count: int) -> bool:
+        threshold = self._registry.batch_from
+        return threshold is not None and count >= threshold
+
+    async def has_blobs(self, digests: Sequence[Digest]) -> set[Digest]:
+        self._log("has_blobs", str(len(digests)))
+        if self._registry.batch_error is not None:
+            raise self._registry.batch_error
+        linked = self._registry.links.get(self._repository, set())
+        return {d for d in digests if d in linked}
 
 
 class FakeRegistries:
