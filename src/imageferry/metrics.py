@@ -27,6 +27,10 @@ name                                       type      labels
 ``ferry_tasks``                            gauge     ``status`` (set at scrape
                                                      time by the console)
 ========================================== ========= ===========================
+
+The ``record_*`` functions are the one-line hooks for the code that observes
+each event (the task executor for images and runs, the registry transport for
+requests, retries and rate-limit pauses).
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ __all__ = [
     "RUN_SECONDS",
     "TASKS",
     "exposition",
+    "record_image",
+    "record_rate_limit_wait",
+    "record_request",
+    "record_retry",
+    "record_run",
 ]
 
 #: The registry every imageferry metric belongs to.
@@ -126,3 +135,36 @@ TASKS = Gauge(
 def exposition() -> bytes:
     """Every imageferry metric in the Prometheus text exposition format."""
     return generate_latest(REGISTRY)
+
+
+def record_image(status: str, bytes_transferred: int = 0, bytes_reused: int = 0) -> None:
+    """One image finished (``copied``, ``skipped`` or ``failed``) with its byte counts."""
+    IMAGES.labels(status=status).inc()
+    if bytes_transferred:
+        IMAGE_BYTES.labels(kind="transferred").inc(bytes_transferred)
+    if bytes_reused:
+        IMAGE_BYTES.labels(kind="reused").inc(bytes_reused)
+
+
+def record_run(status: str, seconds: float | None) -> None:
+    """A run ended with ``status`` after ``seconds`` (None when it never started)."""
+    RUNS.labels(status=status).inc()
+    if seconds is not None:
+        RUN_SECONDS.labels(status=status).observe(seconds)
+
+
+def record_request(registry: str, method: str, status: int | str, seconds: float) -> None:
+    """A registry request got ``status`` (an HTTP code, or ``"error"``) after ``seconds``."""
+    REGISTRY_REQUESTS.labels(registry=registry, method=method, status=str(status)).inc()
+    REGISTRY_REQUEST_SECONDS.labels(registry=registry, method=method).observe(seconds)
+
+
+def record_retry(registry: str, reason: str) -> None:
+    """A request or image copy against ``registry`` is retried because of ``reason``."""
+    RETRIES.labels(registry=registry, reason=reason).inc()
+
+
+def record_rate_limit_wait(registry: str, seconds: float) -> None:
+    """We pause ``seconds`` because ``registry`` rate-limited us."""
+    RATE_LIMIT_WAITS.labels(registry=registry).inc()
+    RATE_LIMIT_WAIT_SECONDS.labels(registry=registry).inc(seconds)
