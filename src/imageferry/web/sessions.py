@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 __all__ = [
     "COOKIE_NAME",
@@ -69,7 +69,7 @@ class SessionCodec:
         """The session in ``value``, or None if it is forged, altered or expired."""
         try:
             data = self._serializer.loads(value, max_age=self.max_age)
-        except BadSignature:
+        except BadData:
             return None
         if not isinstance(data, dict):
             return None
