@@ -1,0 +1,523 @@
+"""``ferry task``: create, list, show, run, start, stop, clone, delete tasks (issue 3, item 9).
+
+Every command works on the local store (the embedded runtime under
+``FERRY_DATA_DIR``) or, with ``--server URL`` (``FERRY_SERVER``) and an API
+token (``--token``/``FERRY_TOKEN``), on a running ``ferry serve`` through its
+JSON API (issue 4, item 1). Both sides offer the same methods
+(:class:`~imageferry.cli.task_backend.TaskBackend`), so each command has one
+code path.
+
+``start`` versus ``run``: a run needs a process that executes it until it
+ends. With ``--server``, ``start`` hands the run to the server's background
+executor and returns at once. Without a server there is no background
+process to hand it to (the CLI exits when the command does), so ``start``
+says so and executes the run in the foreground, exactly like ``run``.
+
+Exit codes: 0 success; 2 input we cannot use (invalid parameters, every
+problem listed); 1 failures, including a run that ended ERROR or was stopped
+from elsewhere; 130 when Ctrl-C stopped the run (it ends STOPPED, cleanly).
+``--output json`` (``-o json``) prints one JSON document on stdout; messages
+and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+
+from imageferry.cli.task_backend import TaskBackend, open_backend
+from imageferry.cli.task_follow import follow_logs, follow_run, interrupt_on_sigint, wait_stopped
+from imageferry.cli.task_view import (
+    log_json,
+    log_text,
+    plan_json,
+    plan_text,
+    run_result_json,
+    run_summary,
+    show_json,
+    show_text,
+    task_row_json,
+    task_table,
+)
+from imageferry.errors import ConfigError, FerryError
+from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord
+from imageferry.store.status import RunStatus, TaskStatus, Trigger
+from imageferry.tasks.forms import (
+    load_parameters_file,
+    parse_aws_cli_parameters,
+    parse_param_pairs,
+)
+from imageferry.tasks.params import TaskSpecError
+
+__all__ = ["app", "collect_parameters"]
+
+app = typer.Typer(
+    help="Transfer tasks: the reference's parameters, runs with per-image results, schedules.",
+    no_args_is_help=True,
+)
+
+Output = Literal["text", "json"]
+T = TypeVar("T")
+
+_OutputOption = Annotated[str, typer.Option("--output", "-o", help="text | json")]
+_TaskId = Annotated[str, typer.Argument(help="The task id (`ferry task list` shows them).")]
+_ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", "-p", help="A task parameter KEY=VALUE, e.g. srcRegion=us-east-1 (repeatable)."
+    ),
+]
+_AWS_KEYS = ("ParameterKey=", "ParameterValue=")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the commands of this invocation go: ``server`` None means the local store."""
+
+    server: str | None
+    token: str | None = None
+
+
+@app.callback()
+def task_group(
+    ctx: typer.Context,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="FERRY_SERVER",
+            help="Talk to a running `ferry serve` at this URL instead of the local store.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="FERRY_TOKEN",
+            show_default=False,
+            help="API token for --server (prefer FERRY_TOKEN: argv is visible to `ps`). "
+            "Create one with `ferry serve --create-token NAME`.",
+        ),
+    ] = None,
+) -> None:
+    """Create and run transfer tasks, locally or on a `ferry serve` (--server)."""
+    ctx.obj = Target(server or None, token)
+
+
+def _target(ctx: typer.Context) -> Target:
+    obj = ctx.find_root().obj if ctx.obj is None else ctx.obj
+    return obj if isinstance(obj, Target) else Target(None)
+
+
+def _output(value: str) -> Output:
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise ConfigError(f"--output must be text or json, not {value!r}")
+
+
+def _echo_json(doc: Any) -> None:
+    typer.echo(json.dumps(doc, indent=2))
+
+
+@contextmanager
+def _errors(output: str) -> Iterator[None]:
+    """One ``ferry: error:`` message on stderr (every problem of invalid parameters)
+    and the documented exit code; with ``-o json`` also a JSON error on stdout."""
+    as_json = output == "json"
+    try:
+        yield
+    except TaskSpecError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        if as_json:
+            problems = [{"parameter": p.parameter, "message": p.message} for p in e.problems]
+            _echo_json({"error": str(e), "problems": problems})
+        raise typer.Exit(2) from None
+    except FerryError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        if as_json:
+            _echo_json({"error": str(e)})
+        raise typer.Exit(2 if isinstance(e, ConfigError) else 1) from None
+
+
+@contextmanager
+def _session(ctx: typer.Context, output: str) -> Iterator[tuple[TaskBackend, Output]]:
+    with _errors(output):
+        fmt = _output(output)
+        target = _target(ctx)
+        with open_backend(target.server, target.token) as backend:
+            yield backend, fmt
+
+
+def _all(fetch: Callable[[int], Page[T]]) -> list[T]:
+    """Every item of a paged listing."""
+    items: list[T] = []
+    while True:
+        page = fetch(len(items))
+        items.extend(page.items)
+        if not page.items or len(items) >= page.total:
+            return items
+
+
+def _images(backend: TaskBackend, run_id: str) -> list[ImageResultRecord]:
+    return _all(lambda offset: backend.image_results(run_id, None, None, offset, 500))
+
+
+# -- parameters ---------------------------------------------------------------
+
+
+def collect_parameters(
+    params: list[str],
+    aws_parameters: str | None,
+    extra: list[str],
+    file: Path | None,
+    stdin_text: Callable[[], str] = lambda: sys.stdin.read(),
+) -> dict[str, str]:
+    """Merge the input forms, later winning: ``--file``, the AWS CLI form, ``--param``.
+
+    ``extra`` holds the words the command line did not otherwise use: the rest
+    of a pasted ``aws cloudformation create-stack ... --parameters K1 K2 ...``
+    (where only ``--parameters``'s first word is that option's value), so every
+    ``ParameterKey=`` word there is read and the command's other options are
+    ignored. ``--parameters -`` reads the pasted command (backslash-newline
+    continuations, ``\\,`` escapes and all) from stdin instead.
+    """
+    merged: dict[str, str] = {}
+    if file is not None:
+        merged.update(load_parameters_file(file))
+    aws_words = [word for word in extra if word.startswith(_AWS_KEYS)]
+    if extra and aws_parameters is None and not aws_words:
+        raise ConfigError(
+            f"unexpected argument(s) {' '.join(extra)!r}: give parameters as --param KEY=VALUE, "
+            "--parameters ParameterKey=KEY,ParameterValue=VALUE ... or --file PATH"
+        )
+    if aws_parameters == "-":
+        merged.update(parse_aws_cli_parameters(stdin_text()))
+    elif aws_parameters is not None:
+        merged.update(parse_aws_cli_parameters(["--parameters", aws_parameters]))
+    if aws_words:
+        merged.update(parse_aws_cli_parameters(aws_words))
+    merged.update(parse_param_pairs(params))
+    if not merged:
+        raise ConfigError(
+            "no task parameters given: use --param KEY=VALUE, --parameters "
+            "ParameterKey=KEY,ParameterValue=VALUE ... or --file PATH"
+        )
+    return merged
+
+
+@app.command(
+    "create",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def create_command(
+    ctx: typer.Context,
+    param: _ParamOption = None,
+    parameters: Annotated[
+        str | None,
+        typer.Option(
+            "--parameters",
+            help="The AWS CLI form: ParameterKey=K,ParameterValue=V words (the rest of the "
+            "line may hold more; a whole pasted `aws cloudformation create-stack` command "
+            "works), a JSON list, file://PATH, or '-' to read the pasted command from stdin.",
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="CloudFormation parameters JSON, or a YAML/JSON mapping."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for the task.")] = None,
+    output: _OutputOption = "text",
+) -> None:
+    """Create a task from the reference's parameters; prints its id."""
+    with _session(ctx, output) as (backend, fmt):
+        merged = collect_parameters(param or [], parameters, list(ctx.args), file)
+        task = backend.create_task(merged, name)
+        _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only tasks in this status: " + ", ".join(s.value for s in TaskStatus)),
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many tasks.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Show at most this many.")] = 50,
+    output: _OutputOption = "text",
+) -> None:
+    """List tasks, newest first, with the progress of their latest run."""
+    with _session(ctx, output) as (backend, fmt):
+        wanted = _task_status(status) if status else None
+        page = backend.list_tasks(wanted, offset, limit)
+        rows = [(task, backend.latest_run(task.id)) for task in page.items]
+        if fmt == "json":
+            items = [task_row_json(task, latest) for task, latest in rows]
+            _echo_json({"items": items, "total": page.total, "offset": offset, "limit": limit})
+            return
+        if not rows:
+            typer.echo("no tasks" + (f" in status {wanted}" if wanted else ""), err=True)
+            return
+        typer.echo(task_table(rows))
+        if offset + len(rows) < page.total:
+            typer.echo(
+                f"showing {offset + 1}-{offset + len(rows)} of {page.total}; "
+                f"--offset {offset + len(rows)} for more",
+                err=True,
+            )
+
+
+def _task_status(value: str) -> TaskStatus:
+    try:
+        return TaskStatus(value.upper())
+    except ValueError:
+        allowed = ", ".join(s.value for s in TaskStatus)
+        raise ConfigError(
+            f"--status {value!r} is not a task status; use one of {allowed}"
+        ) from None
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, task_id: _TaskId, output: _OutputOption = "text") -> None:
+    """A task's parameters, runs and per-image results."""
+    with _session(ctx, output) as (backend, fmt):
+        task = backend.get_task(task_id)
+        runs = _all(lambda offset: backend.runs(task_id, offset, 500))
+        if fmt == "json":
+            _echo_json(show_json(task, [(run, _images(backend, run.id)) for run in runs]))
+        else:
+            latest_images = _images(backend, runs[0].id) if runs else []
+            typer.echo(show_text(task, runs, latest_images))
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    task_id: _TaskId,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what would be copied (= plan).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    output: _OutputOption = "text",
+) -> None:
+    """Run a task now, in the foreground, with progress; exits 1 if the run ends in ERROR."""
+    with _session(ctx, output) as (backend, fmt):
+        if dry_run:
+            _plan(backend, task_id, fmt)
+        else:
+            _execute(backend, task_id, fmt, quiet)
+
+
+@app.command("start")
+def start_command(
+    ctx: typer.Context,
+    task_id: _TaskId,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    output: _OutputOption = "text",
+) -> None:
+    """Start a run: in the background on --server, else in the foreground like `run`."""
+    with _session(ctx, output) as (backend, fmt):
+        server = _target(ctx).server
+        if server is None:
+            typer.echo(
+                f"ferry: no --server given, so task {task_id} runs here in the foreground "
+                "(Ctrl-C stops it). To start runs in the background, run `ferry serve` and "
+                "pass --server URL or set FERRY_SERVER.",
+                err=True,
+            )
+            _execute(backend, task_id, fmt, quiet)
+            return
+        run = backend.start(task_id, Trigger.MANUAL)
+        if fmt == "json":
+            _echo_json({"task_id": task_id, "run_id": run.id, "status": run.status.value})
+        else:
+            typer.echo(run.id)
+            typer.echo(
+                f"started run {run.number} of task {task_id} on {server}; follow it with "
+                f"`ferry task logs {task_id} --follow`",
+                err=True,
+            )
+
+
+def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> None:
+    """Start a run (trigger ``cli``), follow it to its end, report, exit accordingly."""
+    sink: Callable[[LogRecord], None] | None = None
+    if not quiet and fmt == "text":
+        sink = _progress_line
+    with interrupt_on_sigint() as interrupt:
+        run = backend.start(task_id, Trigger.CLI)
+        if sink is not None:
+            typer.echo(f"run {run.number} ({run.id}) of task {task_id} started", err=True)
+        run, interrupted = follow_run(backend, run, sink=sink, interrupt=interrupt)
+    images = _images(backend, run.id)
+    if fmt == "json":
+        _echo_json(run_result_json(run, images))
+    else:
+        typer.echo(run_summary(run))
+    for image in images:
+        if image.status.value == "failed" and (fmt == "json" or quiet):
+            typer.echo(f"ferry: failed: {image.source}: {image.error}", err=True)
+    if run.status is RunStatus.ERROR:
+        typer.echo(
+            f"ferry: error: run {run.number} of task {task_id} ended ERROR: "
+            f"{run.images_failed} of {run.images_total} images failed"
+            + (f" ({run.error})" if run.error else ""),
+            err=True,
+        )
+        raise typer.Exit(1)
+    if run.status is RunStatus.STOPPED:
+        typer.echo(
+            f"ferry: run {run.number} of task {task_id} stopped: in-flight copies abandoned, "
+            "no tag moved",
+            err=True,
+        )
+        raise typer.Exit(130 if interrupted else 1)
+
+
+def _progress_line(line: LogRecord) -> None:
+    typer.echo(f"{line.ts.strftime('%H:%M:%S')} {line.message}", err=True)
+
+
+def _plan(backend: TaskBackend, task_id: str, fmt: Output) -> None:
+    backend.get_task(task_id)
+    planned, notes = asyncio.run(backend.plan(task_id))
+    if fmt == "json":
+        _echo_json(plan_json(task_id, planned, notes))
+    else:
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(plan_text(planned))
+    if any(p.status == "failed" for p in planned):
+        raise typer.Exit(1)
+
+
+@app.command("plan")
+def plan_command(ctx: typer.Context, task_id: _TaskId, output: _OutputOption = "text") -> None:
+    """What a run would copy now, and how many bytes it would send (reads only)."""
+    with _session(ctx, output) as (backend, fmt):
+        _plan(backend, task_id, fmt)
+
+
+@app.command("stop")
+def stop_command(
+    ctx: typer.Context,
+    task_id: _TaskId,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to wait for the executing process to end the run; after that, "
+            "a run nobody executes is ended here.",
+        ),
+    ] = 15.0,
+    output: _OutputOption = "text",
+) -> None:
+    """Stop the task's active run: in-flight copies are abandoned, no tag moves."""
+    with _session(ctx, output) as (backend, fmt):
+        run = wait_stopped(backend, backend.stop(task_id), grace=wait)
+        if fmt == "json":
+            _echo_json({"task_id": task_id, "run_id": run.id, "status": run.status.value})
+        else:
+            typer.echo(f"run {run.number} ({run.id}) of task {task_id}: {run.status.value}")
+
+
+@app.command("clone")
+def clone_command(
+    ctx: typer.Context,
+    task_id: _TaskId,
+    param: _ParamOption = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The new task's name (default: '<name> (clone)').")
+    ] = None,
+    output: _OutputOption = "text",
+) -> None:
+    """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
+    with _session(ctx, output) as (backend, fmt):
+        task = backend.clone(task_id, parse_param_pairs(param or []), name)
+        _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
+
+
+@app.command("delete")
+def delete_command(
+    ctx: typer.Context,
+    task_id: _TaskId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    output: _OutputOption = "text",
+) -> None:
+    """Delete a task with its runs, results and logs."""
+    with _session(ctx, output) as (backend, fmt):
+        task = backend.get_task(task_id)
+        label = f"{task_id} ({task.name})" if task.name else task_id
+        if not yes and not typer.confirm(f"Delete task {label} and its runs?", err=True):
+            typer.echo("not deleted", err=True)
+            raise typer.Exit(1)
+        backend.delete(task_id)
+        if fmt == "json":
+            _echo_json({"id": task_id, "deleted": True})
+        else:
+            typer.echo(f"deleted task {label}")
+
+
+@app.command("logs")
+def logs_command(
+    ctx: typer.Context,
+    task_id: _TaskId,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="A run id (default: the latest run).")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Keep printing new lines until the run ends.")
+    ] = False,
+    output: _OutputOption = "text",
+) -> None:
+    """A run's log. With -o json: one document, or one JSON object per line with --follow."""
+    with _session(ctx, output) as (backend, fmt):
+        run = _run_of(backend, task_id, run_id)
+        collected: list[LogRecord] = []
+
+        def sink(line: LogRecord) -> None:
+            if fmt == "text":
+                typer.echo(log_text(line))
+            elif follow:
+                typer.echo(json.dumps(log_json(line)))
+            else:
+                collected.append(line)
+
+        with interrupt_on_sigint() as interrupt:
+            run = follow_logs(backend, run.id, sink=sink, interrupt=interrupt, follow=follow)
+        if fmt == "json" and not follow:
+            _echo_json(
+                {
+                    "task_id": task_id,
+                    "run_id": run.id,
+                    "status": run.status.value,
+                    "items": [log_json(line) for line in collected],
+                }
+            )
+
+
+def _run_of(backend: TaskBackend, task_id: str, run_id: str | None) -> RunRecord:
+    if run_id is None:
+        latest = backend.latest_run(task_id)
+        if latest is None:
+            backend.get_task(task_id)
+            raise ConfigError(
+                f"task {task_id!r} has no runs yet; start one with `ferry task run {task_id}`"
+            )
+        return latest
+    run = backend.get_run(run_id)
+    if run.task_id != task_id:
+        raise ConfigError(f"run {run_id!r} belongs to task {run.task_id!r}, not {task_id!r}")
+    return run
