@@ -218,3 +218,32 @@ async def test_ferry_copy_dry_run_to_an_ecr_host_counts_with_a_batch(
     assert (image["status"], image["blobs_total"], image["blobs_missing"]) == ("would-copy", 9, 9)
     assert ecr.call_counts[BATCH] == 1
     assert skopeo.list_tags(f"{front}/web", creds=ecr_login(TARGET)) == []
+
+
+async def test_ferry_copy_with_dest_creds_through_a_mirror_needs_no_aws_keys(
+    ecr: EcrStandIn,  # noqa: F811
+    front: str,
+    src_registry: LocalRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--dest-creds AWS:<token>`` (from ``aws ecr get-login-password``) is enough.
+
+    The transport asks for the mirror host's credentials; without AWS keys the
+    batch check cannot be signed, so the copy checks blobs with HEADs instead.
+    """
+    pushed = push_image(src_registry.url, "tool", "3", layers=6, layer_size=1_000)
+    await create_repositories("tool")
+    user, token = ecr_login(TARGET)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    ecr.reset_counts()
+
+    done = ferry("copy", "-q", "--dest-creds", f"{user}:{token}",
+                 "--mirror", f"{TARGET.host}={front}",
+                 f"{src_registry.host}/tool:3", f"{TARGET.host}/tool:3")  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert "1 copied" in done.stdout
+    assert token not in done.stdout + done.stderr
+    assert ecr.call_counts["GetAuthorizationToken"] == 0
+    assert skopeo.inspect_digest(f"{front}/tool:3", creds=(user, token)) == pushed.digest
