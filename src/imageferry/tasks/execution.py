@@ -59,21 +59,31 @@ class RunDependencies:
 
 
 class _RunSink:
-    """ProgressSink that records each work unit's state in the store."""
+    """ProgressSink that records each work unit's state in the store.
+
+    The copy engine reports every *attempt* of an image (``image_started`` /
+    ``image_finished``), before it decides on a retry. So a failed attempt is
+    recorded as still running with a warning; the final failure, with the
+    engine's attempt count, is recorded by :meth:`record_failures` once
+    ``copy_many`` has returned. Successes are final when reported.
+    """
 
     def __init__(self, store: Store, run_id: str, units: Sequence[WorkUnit]) -> None:
         self._store = store
         self._run_id = run_id
         self._units = units
+        self._attempts: dict[str, int] = {}
 
     def image_started(self, key: str, source: str, destination: str) -> None:
         unit = self._units[int(key)]
+        self._attempts[key] = self._attempts.get(key, 0) + 1
         self._store.record_image_result(
             self._run_id,
             source=unit.source,
             destination=unit.destination,
             unit_key=unit.key,
             status=ImageStatus.RUNNING,
+            attempts=self._attempts[key],
         )
 
     def image_planned(self, key: str, total_bytes: int) -> None:
@@ -84,6 +94,45 @@ class _RunSink:
 
     def image_finished(self, key: str, result: ImageResult) -> None:
         unit = self._units[int(key)]
+        attempt = self._attempts.get(key, 1)
+        if result.status == "failed":
+            self._store.record_image_result(
+                self._run_id,
+                source=unit.source,
+                destination=unit.destination,
+                unit_key=unit.key,
+                status=ImageStatus.RUNNING,
+                attempts=attempt,
+                error=result.error or "",
+            )
+            self._store.append_log(
+                self._run_id, "WARNING", f"attempt {attempt} of {unit.source}: {result.error}"
+            )
+            return
+        self._record(unit, result, attempt)
+        self._store.append_log(
+            self._run_id,
+            "INFO",
+            f"{result.status} {unit.source} -> {unit.destination} {result.digest} "
+            f"({result.bytes_transferred} bytes sent, {result.bytes_reused} reused, "
+            f"{result.seconds:.2f}s, attempt {attempt})",
+        )
+
+    def record_failures(self, results: Sequence[ImageResult]) -> None:
+        """The final word on images whose last attempt failed (results in unit order)."""
+        for index, result in enumerate(results):
+            if result.status != "failed":
+                continue
+            unit = self._units[index]
+            attempts = max(result.attempts, self._attempts.get(str(index), 1))
+            self._record(unit, result, attempts)
+            self._store.append_log(
+                self._run_id,
+                "ERROR",
+                f"failed {unit.source} after {attempts} attempt(s): {result.error}",
+            )
+
+    def _record(self, unit: WorkUnit, result: ImageResult, attempts: int) -> None:
         self._store.record_image_result(
             self._run_id,
             source=unit.source,
@@ -94,19 +143,9 @@ class _RunSink:
             bytes_transferred=result.bytes_transferred,
             bytes_reused=result.bytes_reused,
             seconds=result.seconds,
-            attempts=result.attempts,
+            attempts=attempts,
             error=result.error or "",
         )
-        if result.status == "failed":
-            self._store.append_log(self._run_id, "ERROR", f"failed {unit.source}: {result.error}")
-        else:
-            self._store.append_log(
-                self._run_id,
-                "INFO",
-                f"{result.status} {unit.source} -> {unit.destination} {result.digest} "
-                f"({result.bytes_transferred} bytes sent, {result.bytes_reused} reused, "
-                f"{result.seconds:.2f}s, attempt {result.attempts})",
-            )
 
 
 def copy_options(spec: TaskSpec) -> CopyOptions:
@@ -217,7 +256,8 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
             retry_delay=deps.retry_delay,
         )
         refs = [(p.source, p.destination) for _, p in runnable]
-        await engine.copy_many(refs, copy_options(spec))
+        results = await engine.copy_many(refs, copy_options(spec))
+        sink.record_failures(results)
         return ""
     finally:
         await conns.aclose()

@@ -176,9 +176,7 @@ def test_include_untagged_copies_untagged_images_by_digest(
     without = runtime.service.create_task({**base, "includeUntagged": "false"})
     run = run_to_end(runtime, without.id)
     assert run.status is RunStatus.DONE, run.error
-    assert [r.source for r in runtime.service.image_results(run.id)] == [
-        f"{SRC.host}/app:1.0"
-    ]
+    assert [r.source for r in runtime.service.image_results(run.id)] == [f"{SRC.host}/app:1.0"]
 
     # The reference's default (includeUntagged=true) copies the untagged one too.
     with_untagged = runtime.service.create_task(base)
