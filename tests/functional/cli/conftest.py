@@ -1,0 +1,132 @@
+"""Fixtures for ``ferry task`` tests: the CLI on a throw-away data directory.
+
+``ferry`` invokes the real command group in-process (typer's CliRunner) with
+``FERRY_DATA_DIR`` under tmp_path; ``ferry_process`` starts the installed
+``ferry`` executable, for what needs a second process (stop from another
+terminal, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from click.testing import Result
+from typer.testing import CliRunner
+
+from imageferry.cli.task import app as task_app
+from imageferry.sandbox.registry import LocalRegistry
+
+FERRY = str(Path(sys.executable).with_name("ferry"))
+
+Ferry = Callable[..., Result]
+
+
+def root_app() -> typer.Typer:
+    """``ferry`` with only the task group, as ``imageferry.cli.main`` registers it."""
+    root = typer.Typer()
+    root.add_typer(task_app, name="task")
+
+    @root.callback()
+    def _root() -> None:
+        """ferry"""
+
+    return root
+
+
+def task_parameters(
+    src: LocalRegistry | str, dst: LocalRegistry | str, images: str, **extra: str
+) -> dict[str, str]:
+    """Parameters of a one-time task between two loopback registries (no AWS)."""
+    return {
+        "sourceType": "Public",
+        "srcRegistry": src if isinstance(src, str) else src.host,
+        "srcList": "SELECTED",
+        "srcImageList": images,
+        "destRegistry": dst if isinstance(dst, str) else dst.host,
+        "destPrefix": "mirror",
+        "scheduleType": "ONE_TIME",
+        **extra,
+    }
+
+
+def param_args(parameters: Mapping[str, str]) -> list[str]:
+    return [arg for k, v in parameters.items() for arg in ("--param", f"{k}={v}")]
+
+
+def output(result: Result) -> str:
+    return f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def ferry_env(data_dir: Path) -> dict[str, str]:
+    return {"FERRY_DATA_DIR": str(data_dir), "FERRY_SECRET_BACKEND": "local"}
+
+
+@pytest.fixture
+def ferry(ferry_env: dict[str, str]) -> Ferry:
+    """``ferry("task", "list", ...)`` in-process; returns click's Result."""
+    runner = CliRunner()
+    app = root_app()
+
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        return runner.invoke(app, list(args), input=input, env={**ferry_env, **(env or {})})
+
+    return invoke
+
+
+@pytest.fixture
+def ferry_json(ferry: Ferry) -> Callable[..., Any]:
+    """Run a command with ``-o json``, check it succeeded, return the document."""
+
+    def invoke(*args: str) -> Any:
+        result = ferry(*args, "-o", "json")
+        assert result.exit_code == 0, output(result)
+        return json.loads(result.stdout)
+
+    return invoke
+
+
+@pytest.fixture
+def create_task(ferry: Ferry) -> Callable[..., str]:
+    def create(parameters: Mapping[str, str], *extra: str) -> str:
+        result = ferry("task", "create", *param_args(parameters), *extra)
+        assert result.exit_code == 0, output(result)
+        return result.stdout.strip()
+
+    return create
+
+
+@pytest.fixture
+def ferry_process(ferry_env: dict[str, str]) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start the real ``ferry`` executable with the test's data directory."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [FERRY, *args],
+            env={**os.environ, **ferry_env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
