@@ -86,11 +86,14 @@ class SideCredentials:
 class RunConnections:
     """What a run uses; close it with :meth:`aclose`."""
 
+    #: The task's spec with blank account ids resolved through STS.
+    spec: TaskSpec
     client: RegistryClient
     lister: SourceLister
     lister_for: Callable[[str], SourceLister]
     source_host: str | None
     destination_host: str
+    #: The caller's account, when a blank account id was resolved (else None).
     account_id: str | None
     #: Creates a missing destination repository (ECR); None for other registries.
     ensure_repository: Callable[[str], Awaitable[object]] | None
@@ -122,14 +125,24 @@ async def open_connections(
     src_keys = src if isinstance(src, AwsKeys) else None
     dst_keys = dst if isinstance(dst, AwsKeys) else None
 
-    account_id: str | None = None
-    needs_account = (
-        spec.sourceType == "Amazon_ECR" and not spec.srcRegistry and not spec.srcAccountId
-    ) or (not spec.destRegistry and not spec.destAccountId)
-    if needs_account:
-        keys = dst_keys if not spec.destAccountId and not spec.destRegistry else src_keys
-        region = spec.destRegion or spec.srcRegion or settings.aws_region
-        account_id = await asyncio.to_thread(_caller_account, region, keys)
+    # A blank account id means "the account of these keys" (the reference:
+    # "leave it blank if ... in current account"): ask STS, once per side,
+    # with that side's keys, and run with the ids filled in.
+    src_blank = spec.sourceType == "Amazon_ECR" and not spec.srcRegistry and not spec.srcAccountId
+    dst_blank = not spec.destRegistry and not spec.destAccountId
+    resolved: dict[str, str] = {}
+    if dst_blank:
+        region = spec.destRegion or settings.aws_region
+        resolved["destAccountId"] = await asyncio.to_thread(_caller_account, region, dst_keys)
+    if src_blank:
+        if dst_blank and src_keys == dst_keys:
+            resolved["srcAccountId"] = resolved["destAccountId"]
+        else:
+            region = spec.srcRegion or settings.aws_region
+            resolved["srcAccountId"] = await asyncio.to_thread(_caller_account, region, src_keys)
+    if resolved:
+        spec = spec.model_copy(update=resolved)
+    account_id = resolved.get("destAccountId") or resolved.get("srcAccountId")
 
     source_host = source_registry(spec, account_id=account_id)
     destination_host = destination_registry(spec, account_id=account_id)
@@ -179,7 +192,7 @@ async def open_connections(
     if dst_ecr is not None and not spec.destRegistry:
         ensure = _repository_creator(spec, dst_ecr, dst_keys)
     return RunConnections(
-        client, lister, lister_for, source_host, destination_host, account_id, ensure
+        spec, client, lister, lister_for, source_host, destination_host, account_id, ensure
     )
 
 

@@ -153,8 +153,9 @@ def copy_options(spec: TaskSpec) -> CopyOptions:
 
 
 async def _select(spec: TaskSpec, conns: RunConnections) -> tuple[list[ImagePair], list[str]]:
+    # conns.spec has blank account ids filled in (per side, through STS).
     selection = await select_images(
-        spec, conns.lister, account_id=conns.account_id, lister_for=conns.lister_for
+        conns.spec, conns.lister, account_id=conns.account_id, lister_for=conns.lister_for
     )
     return list(selection.pairs), list(selection.notes)
 
@@ -224,6 +225,10 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
     spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
     conns = await open_connections(spec, settings=deps.settings, secrets=deps.secrets)
     try:
+        for name in ("srcAccountId", "destAccountId"):
+            given, used = getattr(spec, name), getattr(conns.spec, name)
+            if used != given:
+                store.append_log(run_id, "INFO", f"{name} is blank: using account {used} (STS)")
         pairs, notes = await _select(spec, conns)
         for note in notes:
             store.append_log(run_id, "INFO", note)
