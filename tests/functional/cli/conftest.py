@@ -82,7 +82,11 @@ def ferry(ferry_env: dict[str, str]) -> Ferry:
     app = root_app()
 
     def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-        return runner.invoke(app, list(args), input=input, env={**ferry_env, **(env or {})})
+        # A FERRY_SERVER/FERRY_TOKEN of the person running the tests must not leak in.
+        full: dict[str, str | None] = {"FERRY_SERVER": None, "FERRY_TOKEN": None}
+        full.update(ferry_env)
+        full.update(env or {})
+        return runner.invoke(app, list(args), input=input, env=full)
 
     return invoke
 
@@ -117,7 +121,11 @@ def ferry_process(ferry_env: dict[str, str]) -> Iterator[Callable[..., subproces
     def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [FERRY, *args],
-            env={**os.environ, **ferry_env, **(env or {})},
+            env={
+                **{k: v for k, v in os.environ.items() if k not in ("FERRY_SERVER", "FERRY_TOKEN")},
+                **ferry_env,
+                **(env or {}),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -1,0 +1,172 @@
+"""``ferry task --server URL``: the same commands against a running console's JSON API.
+
+The server is the real app (``create_app``) over the embedded runtime on its
+own data directory, served by uvicorn on a loopback port; the CLI's own data
+directory stays empty, which shows that every command went to the server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fixtures.browser import LiveConsole
+from functional.cli.conftest import output, param_args, task_parameters
+from functional.cli.throttle import ThrottledProxy
+from imageferry.runtime import Runtime
+from imageferry.sandbox.images import push_image, push_large_image
+from imageferry.sandbox.skopeo import inspect_digest
+from imageferry.settings import Settings
+from imageferry.web import create_app
+
+
+class Server:
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    settings = Settings(data_dir=tmp_path / "server", admin_password="server admin password")
+    runtime = Runtime(settings, retry_delay=0.1)
+    try:
+        app = create_app(
+            settings,
+            service=runtime.service,
+            accounts=runtime.store,
+            secret_store=runtime.secrets,
+            out=io.StringIO(),
+        )
+        token = runtime.store.create_api_token("admin", "cli-tests").plaintext
+        with LiveConsole(app) as live:
+            yield Server(live.url, token)
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture
+def remote(ferry, server: Server):
+    """``ferry task --server URL`` with the token in FERRY_TOKEN."""
+
+    def invoke(*args: str, input: str | None = None):
+        return ferry(
+            "task", "--server", server.url, *args, input=input, env={"FERRY_TOKEN": server.token}
+        )
+
+    return invoke
+
+
+def _json(result) -> dict:
+    assert result.exit_code == 0, output(result)
+    return json.loads(result.stdout)
+
+
+def test_create_run_show_list_logs_on_the_server(
+    src_registry, dst_registry, remote, ferry, data_dir: Path
+) -> None:
+    pushed = push_image(src_registry.url, "app", "1.0", seed="remote")
+    parameters = task_parameters(src_registry, dst_registry, "app:1.0, app:missing")
+    task_id = _json(remote("create", *param_args(parameters), "--name", "r", "-o", "json"))["id"]
+
+    run = remote("run", task_id)
+    assert run.exit_code == 1, output(run)  # app:missing fails
+    assert "ended ERROR: 1 of 2 images failed" in run.stderr
+    assert f"copied {src_registry.host}/app:1.0" in run.stderr  # progress from the server's log
+    assert inspect_digest(f"{dst_registry.host}/mirror/app:1.0") == pushed.digest
+
+    shown = _json(remote("show", task_id, "-o", "json"))
+    assert list(shown) == ["id", "name", "status", "parameters", "runs"]
+    assert (shown["name"], shown["status"]) == ("r", "ERROR")
+    [only] = shown["runs"]
+    assert list(only) == ["id", "status", "started_at", "ended_at", "images"]
+    by_status = {i["status"]: i for i in only["images"]}
+    assert by_status["copied"]["digest"] == pushed.digest
+    assert "missing" in by_status["failed"]["error"]
+
+    listed = _json(remote("list", "-o", "json"))
+    assert [row["id"] for row in listed["items"]] == [task_id]
+    assert (listed["items"][0]["images_done"], listed["items"][0]["images_total"]) == (2, 2)
+
+    logs = _json(remote("logs", task_id, "-o", "json"))
+    assert logs["run_id"] == only["id"]
+    assert any(line["message"].startswith("run ended ERROR") for line in logs["items"])
+
+    clone_id = _json(remote("clone", task_id, "-p", "srcImageList=app:1.0", "-o", "json"))["id"]
+    again = remote("run", clone_id)
+    assert again.exit_code == 0, output(again)
+    assert "DONE: 0 copied, 1 skipped" in again.stdout
+
+    assert _json(remote("delete", clone_id, "--yes", "-o", "json"))["deleted"] is True
+    assert remote("show", clone_id).exit_code == 1
+
+    # Nothing of this is in the CLI's own store.
+    assert _json(ferry("task", "list", "-o", "json"))["total"] == 0
+
+
+def test_invalid_parameters_come_back_with_every_problem(remote) -> None:
+    result = remote("create", "-p", "sourceType=Public", "-p", "srcList=ALL", "-p", "destRegion=x")
+    assert result.exit_code == 2, output(result)
+    assert "- srcList:" in result.stderr
+    assert "- destRegion:" in result.stderr
+
+
+def test_start_returns_at_once_and_stop_ends_the_run_stopped(
+    src_registry, dst_registry, remote
+) -> None:
+    push_large_image(src_registry.url, "big", "1", 6 * 1024 * 1024)
+    with ThrottledProxy(("127.0.0.1", src_registry.port), 1024 * 1024) as proxy:
+        parameters = task_parameters(proxy.host, dst_registry, "big:1")
+        task_id = _json(remote("create", *param_args(parameters), "-o", "json"))["id"]
+
+        started = _json(remote("start", task_id, "-o", "json"))
+        assert started["task_id"] == task_id
+        assert started["status"] in ("STARTING", "IN_PROGRESS")
+
+        deadline = time.monotonic() + 60
+        while True:
+            run = _json(remote("show", task_id, "-o", "json"))["runs"][0]
+            if run["status"] == "IN_PROGRESS" and run["images"]:
+                break
+            assert time.monotonic() < deadline, run
+            time.sleep(0.2)
+        busy = remote("start", task_id)
+        assert busy.exit_code == 1
+        assert "already has an active run" in busy.stderr
+
+        stopped = _json(remote("stop", task_id, "-o", "json"))
+        assert stopped == {"task_id": task_id, "run_id": started["run_id"], "status": "STOPPED"}
+
+        followed = remote("logs", task_id, "--follow")
+        assert followed.exit_code == 0
+        assert "run ended STOPPED" in followed.stdout
+
+
+def test_plan_is_refused_remotely_with_the_reason(remote, src_registry, dst_registry) -> None:
+    parameters = task_parameters(src_registry, dst_registry, "app:1.0")
+    task_id = _json(remote("create", *param_args(parameters), "-o", "json"))["id"]
+    result = remote("plan", task_id)
+    assert result.exit_code == 2
+    assert "no plan route" in result.stderr
+
+
+def test_a_wrong_token_or_no_server_is_reported_without_the_token(ferry, server: Server) -> None:
+    wrong = "not-the-token-1234567890"
+    refused = ferry("task", "--server", server.url, "--token", wrong, "list")
+    assert refused.exit_code == 1
+    assert "refused the request (401)" in refused.stderr
+    assert "--create-token" in refused.stderr
+    assert wrong not in refused.stdout + refused.stderr
+
+    missing = ferry("task", "--server", server.url, "list")
+    assert missing.exit_code == 2
+    assert "FERRY_TOKEN" in missing.stderr
+
+    down = ferry("task", "--server", "http://127.0.0.1:9", "--token", "x", "list")
+    assert down.exit_code == 1
+    assert "cannot reach the ferry server at http://127.0.0.1:9" in down.stderr
