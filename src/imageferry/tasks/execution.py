@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from imageferry import metrics
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
 from imageferry.errors import FerryError
 from imageferry.executor.base import WorkUnit
@@ -133,6 +134,7 @@ class _RunSink:
             )
 
     def _record(self, unit: WorkUnit, result: ImageResult, attempts: int) -> None:
+        metrics.record_image(result.status, result.bytes_transferred, result.bytes_reused)
         self._store.record_image_result(
             self._run_id,
             source=unit.source,
@@ -208,6 +210,7 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     finally:
         beat.cancel()
     finished = store.finish_run(run_id, error=error)
+    metrics.record_run(finished.status, finished.seconds)
     store.append_log(
         run_id,
         "ERROR" if finished.status is RunStatus.ERROR else "INFO",
@@ -244,12 +247,14 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
                 runnable.append((index, pair))
                 continue
             unit = units[index]
+            metrics.record_image("failed")
             store.record_image_result(
                 run_id,
                 source=unit.source,
                 destination=unit.destination,
                 unit_key=unit.key,
                 status=ImageStatus.FAILED,
+                attempts=1,
                 error=problem,
             )
         sink = _RunSink(store, run_id, [units[i] for i, _ in runnable])

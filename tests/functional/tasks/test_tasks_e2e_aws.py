@@ -20,6 +20,7 @@ from fixtures.tasks import (
     ecr_repo_push,
     run_to_end,
 )
+from imageferry import metrics
 from imageferry.ecr.client import ecr_client
 from imageferry.ecr.hosts import EcrRegistry
 from imageferry.sandbox.ecr import EcrStandIn
@@ -29,8 +30,19 @@ from imageferry.sandbox.registry import LocalRegistry
 from imageferry.sandbox.skopeo import inspect_digest
 from imageferry.store.status import ImageStatus, RunStatus
 
+METRICS = (
+    ("ferry_images_total/copied", {"status": "copied"}),
+    ("ferry_images_total/failed", {"status": "failed"}),
+    ("ferry_runs_total/ERROR", {"status": "ERROR"}),
+)
 
-def _half_broken_task(runtime_service: object, src: str, dst: str) -> dict[str, str]:
+
+def _metric(name: str, labels: dict[str, str]) -> float:
+    value = metrics.REGISTRY.get_sample_value(name.split("/")[0], labels)
+    return value or 0.0
+
+
+def _half_broken_task(src: str, dst: str) -> dict[str, str]:
     return {
         "sourceType": "Public",
         "srcRegistry": src,
@@ -49,11 +61,12 @@ def test_failed_image_ends_in_error_and_mails_the_alarm(
     runtimes: Runtimes,
 ) -> None:
     good = push_image(src_registry.url, "good", "1", seed="good")
+    before = {name: _metric(name, labels) for name, labels in METRICS}
     runtime = runtimes.make(
         alarm_backend="smtp", smtp_host=smtp_server.host, smtp_port=smtp_server.port
     )
     task = runtime.service.create_task(
-        _half_broken_task(runtime.service, src_registry.host, dst_registry.host),
+        _half_broken_task(src_registry.host, dst_registry.host),
         name="mirror-prod",
     )
     run = run_to_end(runtime, task.id)
@@ -69,6 +82,13 @@ def test_failed_image_ends_in_error_and_mails_the_alarm(
     assert missing.source == f"{src_registry.host}/missing:9.9"
     assert "9.9" in missing.error
     assert missing.attempts == 1  # not found is not worth retrying
+    # The console's /metrics counts the run and its images (defect 7).
+    after = {name: _metric(name, labels) for name, labels in METRICS}
+    assert {k: after[k] - before[k] for k in after} == {
+        "ferry_images_total/copied": 1,
+        "ferry_images_total/failed": 1,
+        "ferry_runs_total/ERROR": 1,
+    }
 
     (mail,) = smtp_server.received
     assert mail.rcpt_tos == ("ops@example.com",)
@@ -98,7 +118,7 @@ def test_alarm_through_sns(
     push_image(src_registry.url, "good", "1", seed="good")
     runtime = runtimes.make(alarm_backend="sns", sns_topic_name="ferry-alarms")
     task = runtime.service.create_task(
-        _half_broken_task(runtime.service, src_registry.host, dst_registry.host), name="sns-task"
+        _half_broken_task(src_registry.host, dst_registry.host), name="sns-task"
     )
     run = run_to_end(runtime, task.id)
     assert run.status is RunStatus.ERROR
