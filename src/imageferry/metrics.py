@@ -51,6 +51,7 @@ __all__ = [
     "RUNS",
     "RUN_SECONDS",
     "TASKS",
+    "PrometheusStats",
     "exposition",
     "record_image",
     "record_rate_limit_wait",
@@ -168,3 +169,17 @@ def record_rate_limit_wait(registry: str, seconds: float) -> None:
     """We pause ``seconds`` because ``registry`` rate-limited us."""
     RATE_LIMIT_WAITS.labels(registry=registry).inc()
     RATE_LIMIT_WAIT_SECONDS.labels(registry=registry).inc(seconds)
+
+
+class PrometheusStats:
+    """A registry-client ``StatsHook`` that feeds these metrics (used by the
+    runtime behind ``ferry serve``; ``ferry copy`` keeps the plain counters)."""
+
+    def on_request(self, registry: str, method: str, status: int, seconds: float) -> None:
+        record_request(registry, method, status, seconds)
+
+    def on_retry(self, registry: str, reason: str) -> None:
+        record_retry(registry, reason)
+
+    def on_rate_limit_wait(self, registry: str, seconds: float) -> None:
+        record_rate_limit_wait(registry, seconds)

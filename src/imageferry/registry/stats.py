@@ -20,6 +20,9 @@ class StatsHook(Protocol):
     def on_retry(self, registry: str, reason: str) -> None:
         """A request will be retried; ``reason`` is a status (``"503"``) or ``"connection"``."""
 
+    def on_rate_limit_wait(self, registry: str, seconds: float) -> None:
+        """A 429 made us wait ``seconds`` (Retry-After or backoff) before retrying."""
+
 
 @dataclass(slots=True)
 class RegistryStats:
@@ -29,6 +32,7 @@ class RegistryStats:
     retries: Counter[tuple[str, str]] = field(default_factory=Counter)
     rate_limit_waits: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
+    seconds_waiting: dict[str, float] = field(default_factory=dict)
 
     def on_request(self, registry: str, method: str, status: int, seconds: float) -> None:
         self.requests[(registry, method, status)] += 1
@@ -38,6 +42,9 @@ class RegistryStats:
         self.retries[(registry, reason)] += 1
         if reason == "429":
             self.rate_limit_waits[registry] += 1
+
+    def on_rate_limit_wait(self, registry: str, seconds: float) -> None:
+        self.seconds_waiting[registry] = self.seconds_waiting.get(registry, 0.0) + seconds
 
     def request_count(self, registry: str | None = None) -> int:
         return sum(n for (r, _, _), n in self.requests.items() if registry in (None, r))

@@ -350,6 +350,8 @@ class Transport:
                 delay = delay or self._backoff(attempt)
             attempt += 1
             self.stats.on_retry(registry, reason)
+            if reason == "429":
+                self.stats.on_rate_limit_wait(registry, delay)
             await self._sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
