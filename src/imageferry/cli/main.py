@@ -16,6 +16,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """Move container images between OCI registries."""
+    # A callback keeps `ferry` a command group even when only one command
+    # module is loaded (see _wanted): Typer would otherwise make that lone
+    # command the root and reject its name.
+
+
 # (module, attribute, command-group name or None for top-level commands)
 _GROUPS: list[tuple[str, str | None]] = [
     ("imageferry.cli.copy", None),

@@ -92,13 +92,4 @@ def _run(settings: Settings, store: Store) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` to the ``ferry`` command (see :mod:`imageferry.cli.main`).
-
-    ``serve`` is attached as a sub-app whose callback does the work, not as a
-    plain command: ``ferry serve`` loads only this module, and Typer turns an
-    app holding a single plain command into that command, which would then
-    reject the word ``serve`` itself.
-    """
-    serve_app = typer.Typer(invoke_without_command=True, add_completion=False)
-    serve_app.callback(invoke_without_command=True)(serve)
-    app.add_typer(serve_app, name="serve")
+    app.command("serve")(serve)
