@@ -24,6 +24,7 @@ from imageferry.ecr.client import ecr_client
 from imageferry.ecr.hosts import EcrRegistry
 from imageferry.sandbox.ecr import EcrStandIn
 from imageferry.sandbox.skopeo import inspect_digest, list_tags
+from imageferry.secrets.base import SecretStore
 from imageferry.store.status import ImageStatus, RunStatus
 
 SRC = EcrRegistry(SRC_ACCOUNT, "us-east-1")
@@ -38,10 +39,9 @@ ECS = {
 }
 
 
-def _secrets(runtime_secrets: object) -> None:
-    store = runtime_secrets
-    store.put("dev-us-credential", SRC_KEYS)  # type: ignore[attr-defined]
-    store.put("dest-credential", DST_KEYS)  # type: ignore[attr-defined]
+def _secrets(store: SecretStore) -> None:
+    store.put("dev-us-credential", SRC_KEYS)
+    store.put("dest-credential", DST_KEYS)
 
 
 def _repositories(target: EcrRegistry) -> dict[str, dict[str, object]]:
