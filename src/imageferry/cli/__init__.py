@@ -1,1 +1,3 @@
 """The ``ferry`` command line."""
+
+__all__: list[str] = []
