@@ -1,0 +1,185 @@
+"""``ferry copy`` as a user runs it: real registries, a real subprocess, skopeo to verify."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from imageferry.sandbox import free_port
+from imageferry.sandbox.images import push_image, push_index
+from imageferry.sandbox.skopeo import inspect_digest
+
+FERRY = str(Path(sys.executable).parent / "ferry")
+KEYS = {
+    "source",
+    "destination",
+    "digest",
+    "status",
+    "bytes_transferred",
+    "bytes_reused",
+    "seconds",
+    "error",
+}
+
+
+def ferry(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([FERRY, *args], capture_output=True, text=True, input=stdin, timeout=120)
+
+
+def tag_exists(url: str, repo: str, tag: str) -> bool:
+    r = httpx.head(
+        f"{url}/v2/{repo}/manifests/{tag}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    return r.status_code == 200
+
+
+def test_copy_json_then_skip(src_registry, dst_registry):
+    one = push_image(src_registry.url, "team/app", "v1")
+    multi = push_index(src_registry.url, "team/multi", "v2", fmt="oci")
+    pairs = [
+        f"{src_registry.host}/team/app:v1",
+        f"{dst_registry.host}/mirror/team/app:v1",
+        f"{src_registry.host}/team/multi:v2",
+        f"{dst_registry.host}/team/multi:v2",
+    ]
+    first = ferry("copy", "-o", "json", *pairs)
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert [set(i) >= KEYS for i in doc["images"]] == [True, True]
+    assert [i["status"] for i in doc["images"]] == ["copied", "copied"]
+    assert [i["digest"] for i in doc["images"]] == [one.digest, multi.digest]
+    assert doc["summary"]["copied"] == 2 and doc["summary"]["failed"] == 0
+    assert doc["images"][0]["bytes_transferred"] > 0
+    # An independent client sees the same digests at the destination.
+    assert inspect_digest(f"{dst_registry.host}/mirror/team/app:v1") == one.digest
+    assert inspect_digest(f"{dst_registry.host}/team/multi:v2") == multi.digest
+
+    again = json.loads(ferry("copy", "-o", "json", *pairs).stdout)
+    assert [i["status"] for i in again["images"]] == ["skipped", "skipped"]
+    assert again["summary"]["bytes_transferred"] == 0
+
+
+def test_from_file_with_comments_and_progress_lines(src_registry, dst_registry, tmp_path):
+    for tag in ("a", "b", "c"):
+        push_image(src_registry.url, "svc", tag, seed=tag)
+    listing = tmp_path / "pairs.txt"
+    listing.write_text(
+        "# images for the nightly mirror\n\n"
+        + "".join(
+            f"{src_registry.host}/svc:{t}  {dst_registry.host}/svc:{t}  # tag {t}\n" for t in "abc"
+        )
+    )
+    result = ferry("copy", "--from-file", str(listing))
+    assert result.returncode == 0, result.stderr
+    assert "3 copied, 0 skipped, 0 failed" in result.stdout
+    # Not a terminal: one plain line per image on stderr, no bars.
+    assert result.stderr.count(" copied ") == 3
+    assert all(tag_exists(dst_registry.url, "svc", t) for t in "abc")
+
+
+def test_dry_run_lists_bytes_and_writes_nothing(src_registry, dst_registry):
+    push_image(src_registry.url, "app", "v1", layer_size=4096)
+    result = ferry(
+        "copy",
+        "--dry-run",
+        "-o",
+        "json",
+        f"{src_registry.host}/app:v1",
+        f"{dst_registry.host}/app:v1",
+    )
+    assert result.returncode == 0, result.stderr
+    (planned,) = json.loads(result.stdout)["images"]
+    assert planned["status"] == "would-copy"
+    assert planned["bytes_missing"] >= 2 * 4096
+    assert not tag_exists(dst_registry.url, "app", "v1")
+
+
+def test_malformed_reference_is_one_clear_line_exit_2(dst_registry):
+    result = ferry("copy", "Bad_Name:tag", f"{dst_registry.host}/x:1")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "'Bad_Name:tag'" in lines[0] and "path" in lines[0]
+
+
+def test_odd_number_of_arguments_says_which_has_no_destination():
+    result = ferry("copy", "a:1", "b:1", "c:1")
+    assert result.returncode == 2
+    assert "'c:1'" in result.stderr
+
+
+def test_missing_tag_fails_and_leaves_no_destination_tag(src_registry, dst_registry):
+    push_image(src_registry.url, "app", "v1")
+    result = ferry(
+        "copy",
+        "-o",
+        "json",
+        f"{src_registry.host}/app:nope",
+        f"{dst_registry.host}/app:nope",
+        f"{src_registry.host}/app:v1",
+        f"{dst_registry.host}/app:v1",
+    )
+    assert result.returncode == 1
+    doc = json.loads(result.stdout)
+    failed, copied = doc["images"]
+    assert failed["status"] == "failed" and "nope" in failed["error"]
+    assert copied["status"] == "copied"  # one failure does not stop the others
+    assert not tag_exists(dst_registry.url, "app", "nope")
+    assert "ferry: failed:" in result.stderr and "nope" in result.stderr
+
+
+def test_unreachable_registry_is_reported(dst_registry):
+    dead = f"127.0.0.1:{free_port()}"
+    result = ferry("copy", "-q", f"{dead}/app:v1", f"{dst_registry.host}/app:v1")
+    assert result.returncode == 1
+    assert dead in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_auth_failure_then_source_credentials(basic_registry, dst_registry):
+    pushed = push_image(basic_registry.url, "private/app", "v1", auth=("alice", "s3cret-pass"))
+    src = f"{basic_registry.host}/private/app:v1"
+    dst = f"{dst_registry.host}/private/app:v1"
+    denied = ferry("copy", "-q", src, dst)
+    assert denied.returncode == 1
+    assert "credentials" in denied.stderr.lower() or "401" in denied.stderr
+    wrong = ferry("copy", "-q", "--src-creds", "alice:not-it", src, dst)
+    assert wrong.returncode == 1 and "not-it" not in wrong.stderr + wrong.stdout
+    ok = ferry("copy", "--src-creds", "alice:s3cret-pass", src, dst)
+    assert ok.returncode == 0, ok.stderr
+    assert "s3cret-pass" not in ok.stdout + ok.stderr
+    assert inspect_digest(dst) == pushed.digest
+
+
+def test_platform_filter_says_the_digest_changed(src_registry, dst_registry):
+    push_index(src_registry.url, "multi", "v1", platforms=("linux/amd64", "linux/arm64"))
+    result = ferry(
+        "copy",
+        "-o",
+        "json",
+        "--platform",
+        "linux/arm64",
+        f"{src_registry.host}/multi:v1",
+        f"{dst_registry.host}/multi:v1",
+    )
+    assert result.returncode == 0, result.stderr
+    (image,) = json.loads(result.stdout)["images"]
+    assert any("new index" in note for note in image["notes"]), image["notes"]
+    raw = json.loads(
+        subprocess.run(
+            [
+                "skopeo",
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                f"docker://{dst_registry.host}/multi:v1",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert [m["platform"]["architecture"] for m in raw["manifests"]] == ["arm64"]
