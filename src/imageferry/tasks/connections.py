@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imageferry.aws import AwsKeys, aws_session
+from imageferry.copy import RepositoryFactory
 from imageferry.ecr.hosts import EcrRegistry, parse_registry_host
 from imageferry.errors import ConfigError, NotFound
+from imageferry.metrics import PrometheusStats
 from imageferry.registry import (
     ChainCredentials,
     CredentialProvider,
@@ -97,6 +99,9 @@ class RunConnections:
     account_id: str | None
     #: Creates a missing destination repository (ECR); None for other registries.
     ensure_repository: Callable[[str], Awaitable[object]] | None
+    #: ``(registry, repository) -> Repository`` for the copy engine: ECR
+    #: destinations check blobs with BatchCheckLayerAvailability.
+    repository: RepositoryFactory
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -163,18 +168,23 @@ async def open_connections(
         ecr_keys[src_ecr.host] = src_keys
     if dst_ecr is not None:
         ecr_keys[dst_ecr.host] = dst_keys
+    # A remapped ECR host is asked for by its location; map it back.
+    aliases = {
+        location.split("/")[0].removeprefix("http://").removeprefix("https://"): name
+        for name, location in mirrors.items()
+        if name in ecr_keys
+    }
     if ecr_keys:
         from imageferry.ecr.auth import EcrCredentialProvider
 
-        # A remapped ECR host is asked for by its location; map it back.
-        aliases = {
-            location.split("/")[0].removeprefix("http://").removeprefix("https://"): name
-            for name, location in mirrors.items()
-            if name in ecr_keys
-        }
         providers.insert(0, EcrCredentialProvider(ecr_keys, aliases=aliases))
     providers.append(DockerConfigCredentials())
-    client = RegistryClient(config, ChainCredentials(providers))
+    client = RegistryClient(config, ChainCredentials(providers), stats=PrometheusStats())
+    repository: RepositoryFactory = client.repository
+    if ecr_keys:
+        from imageferry.ecr.repository import ecr_repository_factory
+
+        repository = ecr_repository_factory(client, keys=ecr_keys, aliases=aliases)
 
     def lister_for(host: str) -> SourceLister:
         return RegistryLister(client, host)
@@ -192,7 +202,15 @@ async def open_connections(
     if dst_ecr is not None and not spec.destRegistry:
         ensure = _repository_creator(spec, dst_ecr, dst_keys)
     return RunConnections(
-        spec, client, lister, lister_for, source_host, destination_host, account_id, ensure
+        spec,
+        client,
+        lister,
+        lister_for,
+        source_host,
+        destination_host,
+        account_id,
+        ensure,
+        repository,
     )
 
 

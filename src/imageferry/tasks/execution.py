@@ -259,7 +259,7 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
             )
         sink = _RunSink(store, run_id, [units[i] for i, _ in runnable])
         engine = CopyEngine(
-            conns.client.repository,
+            conns.repository,
             max_images=spec.concurrency,
             events=sink,
             image_attempts=IMAGE_ATTEMPTS,
@@ -314,7 +314,7 @@ async def plan_task(
     conns = await open_connections(spec, settings=settings, secrets=secrets)
     try:
         pairs, notes = await _select(spec, conns)
-        engine = CopyEngine(conns.client.repository, max_images=spec.concurrency)
+        engine = CopyEngine(conns.repository, max_images=spec.concurrency)
         refs: list[tuple[Reference, Reference]] = [(p.source, p.destination) for p in pairs]
         return await engine.dry_run(refs, copy_options(spec)), notes
     finally:
