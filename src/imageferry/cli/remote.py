@@ -18,16 +18,23 @@ of a message, a repr or a log line.
     └── RemoteError                 the server answered with an error or not at all
         ├── RemoteUnreachable       connection refused, DNS, timeout
         ├── RemoteUnauthorized      401/403: token missing, wrong or revoked
-        └── RemoteNotFound          404: no such task or run on the server
+        ├── RemoteNotFound          404: no such task or run on the server
+        └── RemoteConflict          409: the task's state forbids it (a run is active ...)
     ConfigError
-    └── RemoteUnsupported           the server's API has no route for this command
+    ├── RemoteUnsupported           the server's API cannot do this as asked
+    └── NoActiveRun                 (imageferry.tasks.service) stop with no active run
+
+Listings are paged on the server (``offset``/``limit`` with a ``total``); the
+methods here return one page, as the task service does, and the commands page
+through everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -36,11 +43,13 @@ from imageferry.errors import ConfigError, FerryError
 from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
 from imageferry.store.status import ImageStatus, RunStatus, ScheduleType, TaskStatus, Trigger
 from imageferry.tasks.params import Problem, TaskSpecError
+from imageferry.tasks.service import NoActiveRun
 
 if TYPE_CHECKING:
     from imageferry.copy import PlannedImage
 
 __all__ = [
+    "RemoteConflict",
     "RemoteError",
     "RemoteNotFound",
     "RemoteTasks",
@@ -49,7 +58,11 @@ __all__ = [
     "RemoteUnsupported",
 ]
 
+T = TypeVar("T")
+
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: A plan reads every selected image's manifests and checks its blobs: minutes for many.
+_PLAN_TIMEOUT = httpx.Timeout(900.0, connect=10.0)
 
 
 class RemoteError(FerryError):
@@ -70,6 +83,14 @@ class RemoteUnauthorized(RemoteError):
 
 class RemoteNotFound(RemoteError):
     """The task or run does not exist on the server."""
+
+
+class RemoteConflict(RemoteError):
+    """409: the server refused because of the task's state; ``error`` names its class."""
+
+    def __init__(self, message: str, *, status: int = 409, error: str = "") -> None:
+        super().__init__(message, status=status)
+        self.error = error
 
 
 class RemoteUnsupported(ConfigError):
@@ -102,6 +123,8 @@ class RemoteTasks:
                 "(create one with `ferry serve --create-token NAME`)"
             )
         self.url = url.rstrip("/")
+        # The latest runs that came with the last task listing (see latest_runs).
+        self._listed_latest: dict[str, RunRecord | None] = {}
         self._client = httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
@@ -131,9 +154,16 @@ class RemoteTasks:
         *,
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> Any:
         try:
-            response = self._client.request(method, path, json=json, params=params)
+            response = self._client.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                timeout=timeout if timeout is not None else self._client.timeout,
+            )
         except httpx.TransportError as e:
             raise RemoteUnreachable(
                 f"cannot reach the ferry server at {self.url} ({type(e).__name__}: {e}); "
@@ -161,6 +191,9 @@ class RemoteTasks:
         elif status is not None:
             raise RemoteUnsupported("the server filters tasks by one status at a time")
         doc = self._request("GET", "/api/tasks", params=params)
+        for item in doc["items"]:
+            latest = item.get("latest_run")
+            self._listed_latest[item["id"]] = _run(latest) if latest else None
         return Page(
             tuple(_task(item) for item in doc["items"]), doc["total"], doc["offset"], doc["limit"]
         )
@@ -183,12 +216,21 @@ class RemoteTasks:
     # -- runs -----------------------------------------------------------------
 
     def start(self, task_id: str, trigger: Trigger = Trigger.MANUAL) -> RunRecord:
-        """Start a run in the server's executor. The API records every start as
-        ``manual``; ``trigger`` is accepted for the TaskService signature."""
-        return _run(self._request("POST", f"/api/tasks/{_segment(task_id)}/start"))
+        """Start a run in the server's executor, recorded with ``trigger``
+        (``manual`` or ``cli``; ``schedule`` is the server's scheduler's own)."""
+        if trigger is Trigger.SCHEDULE:
+            raise RemoteUnsupported("only the server's scheduler starts runs with trigger schedule")
+        body = {"trigger": trigger.value}
+        return _run(self._request("POST", f"/api/tasks/{_segment(task_id)}/start", json=body))
 
     def stop(self, task_id: str) -> RunRecord:
-        return _run(self._request("POST", f"/api/tasks/{_segment(task_id)}/stop"))
+        """Ask the active run to stop; :class:`NoActiveRun` when the task has none."""
+        try:
+            return _run(self._request("POST", f"/api/tasks/{_segment(task_id)}/stop"))
+        except RemoteConflict as e:
+            if e.error == NoActiveRun.__name__:
+                raise NoActiveRun(task_id) from None
+            raise
 
     def honour_stop(self, run_id: str) -> None:
         """The server's executor acts on its own stop requests: nothing to do here."""
@@ -201,15 +243,34 @@ class RemoteTasks:
         """The server's executor is out of reach; its closing lines come when they come."""
 
     def runs(self, task_id: str, offset: int = 0, limit: int = 50) -> Page[RunRecord]:
-        items = [_run(r) for r in self._request("GET", f"/api/tasks/{_segment(task_id)}/runs")]
-        return Page(tuple(items[offset : offset + limit]), len(items), offset, limit)
+        """One page of the task's runs, newest first, with the server's total."""
+        params = {"offset": offset, "limit": limit}
+        doc = self._request("GET", f"/api/tasks/{_segment(task_id)}/runs", params=params)
+        return _page(doc, _run)
 
     def get_run(self, run_id: str) -> RunRecord:
         return _run(self._request("GET", f"/api/runs/{_segment(run_id)}"))
 
     def latest_run(self, task_id: str) -> RunRecord | None:
-        latest = self._request("GET", f"/api/tasks/{_segment(task_id)}")["latest_run"]
-        return _run(latest) if latest else None
+        page = self.runs(task_id, 0, 1)
+        return page.items[0] if page.items else None
+
+    def latest_runs(self, task_ids: Iterable[str]) -> dict[str, RunRecord]:
+        """The newest run of each task that has one.
+
+        Tasks in the last :meth:`list_tasks` answer come with their latest run,
+        so listing then asking costs no further request; others are asked for
+        one by one.
+        """
+        found: dict[str, RunRecord] = {}
+        for task_id in task_ids:
+            if task_id in self._listed_latest:
+                run = self._listed_latest[task_id]
+            else:
+                run = self.latest_run(task_id)
+            if run is not None:
+                found[task_id] = run
+        return found
 
     def image_results(
         self,
@@ -219,14 +280,14 @@ class RemoteTasks:
         offset: int = 0,
         limit: int = 500,
     ) -> Page[ImageResultRecord]:
-        params: dict[str, str | int] = {}
+        """One page of the run's results in source order, with the server's total."""
+        params: dict[str, str | int] = {"offset": offset, "limit": limit}
         if search:
             params["search"] = search
         if status is not None:
             params["status"] = status.value
         doc = self._request("GET", f"/api/runs/{_segment(run_id)}/images", params=params)
-        items = [_image(run_id, item) for item in doc["items"]]
-        return Page(tuple(items[offset : offset + limit]), len(items), offset, limit)
+        return _page(doc, lambda item: _image(run_id, item))
 
     def logs(self, run_id: str, after_id: int = 0, limit: int = 1000) -> list[LogRecord]:
         params = {"after": after_id, "limit": min(limit, 5000)}
@@ -237,10 +298,11 @@ class RemoteTasks:
         ]
 
     async def plan(self, task_id: str) -> tuple[list[PlannedImage], list[str]]:
-        raise RemoteUnsupported(
-            "`ferry task plan` needs the registries and credentials the server uses, and its "
-            "API has no plan route yet; run it on the server's host without --server"
-        )
+        """The server's dry run: it reads the registries with its own credentials."""
+        path = f"/api/tasks/{_segment(task_id)}/plan"
+        # The client is synchronous; the caller's event loop stays free meanwhile.
+        doc = await asyncio.to_thread(self._request, "POST", path, timeout=_PLAN_TIMEOUT)
+        return [_planned(item) for item in doc["images"]], [str(n) for n in doc["notes"]]
 
 
 def _segment(identifier: str) -> str:
@@ -268,6 +330,9 @@ def _error_for(response: httpx.Response, url: str) -> FerryError:
         )
     if status == 404:
         return RemoteNotFound(detail, status=status)
+    if status == 409:
+        error = doc.get("error") if isinstance(doc, dict) else None
+        return RemoteConflict(detail, error=error if isinstance(error, str) else "")
     if status == 422:
         return ConfigError(detail)
     return RemoteError(f"the ferry server at {url} answered {status}: {detail}", status=status)
@@ -292,20 +357,22 @@ def _optional_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _page(doc: Mapping[str, Any], record: Callable[[Any], T]) -> Page[T]:
+    items = tuple(record(item) for item in doc["items"])
+    return Page(items, doc["total"], doc["offset"], doc["limit"])
+
+
 def _task(doc: Mapping[str, Any]) -> TaskRecord:
-    parameters = {str(k): str(v) for k, v in doc["parameters"].items()}
-    try:
-        schedule = ScheduleType(parameters.get("scheduleType", "ONE_TIME"))
-    except ValueError:
-        schedule = ScheduleType.ONE_TIME
+    """The server's task, its schedule as the server keeps it (not re-derived
+    from the parameters, which may leave the defaults out)."""
     return TaskRecord(
         id=doc["id"],
         name=doc["name"],
-        parameters=parameters,
+        parameters={str(k): str(v) for k, v in doc["parameters"].items()},
         status=TaskStatus(doc["status"]),
-        schedule_type=schedule,
-        schedule_expression=parameters.get("scheduleExpression", ""),
-        next_run_at=None,
+        schedule_type=ScheduleType(doc["schedule_type"]),
+        schedule_expression=doc["schedule_expression"],
+        next_run_at=_optional_time(doc["next_run_at"]),
         created_at=_time(doc["created_at"]),
         updated_at=_time(doc["updated_at"]),
     )
@@ -348,4 +415,25 @@ def _image(run_id: str, doc: Mapping[str, Any]) -> ImageResultRecord:
         attempts=doc["attempts"],
         error=doc["error"],
         updated_at=_time(doc["updated_at"]),
+    )
+
+
+def _planned(doc: Mapping[str, Any]) -> PlannedImage:
+    from imageferry.copy import PlannedImage
+
+    status = doc["status"]
+    if status not in ("would-copy", "up-to-date", "failed"):
+        raise RemoteError(f"the server sent a plan with an unknown image status {status!r}")
+    return PlannedImage(
+        source=doc["source"],
+        destination=doc["destination"],
+        digest=doc["digest"],
+        status=status,
+        manifests=doc["manifests"],
+        blobs_total=doc["blobs_total"],
+        blobs_missing=doc["blobs_missing"],
+        bytes_total=doc["bytes_total"],
+        bytes_missing=doc["bytes_missing"],
+        error=doc["error"],
+        notes=tuple(str(n) for n in doc["notes"]),
     )

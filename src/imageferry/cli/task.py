@@ -262,7 +262,8 @@ def list_command(
     with _session(ctx, output) as (backend, fmt):
         wanted = _task_status(status) if status else None
         page = backend.list_tasks(wanted, offset, limit)
-        rows = [(task, backend.latest_run(task.id)) for task in page.items]
+        latest = backend.latest_runs(task.id for task in page.items)
+        rows = [(task, latest.get(task.id)) for task in page.items]
         if fmt == "json":
             items = [task_row_json(task, latest) for task, latest in rows]
             _echo_json({"items": items, "total": page.total, "offset": offset, "limit": limit})

@@ -35,6 +35,7 @@ from imageferry.store.status import (
     TaskStatus,
     Trigger,
 )
+from imageferry.tasks.service import NoActiveRun
 
 if TYPE_CHECKING:
     from imageferry.copy import PlannedImage
@@ -75,6 +76,9 @@ class TaskBackend(Protocol):
     def get_run(self, run_id: str) -> RunRecord: ...
 
     def latest_run(self, task_id: str) -> RunRecord | None: ...
+
+    def latest_runs(self, task_ids: Iterable[str]) -> dict[str, RunRecord]:
+        """The newest run of each task that has one (one request or query for a list)."""
 
     def image_results(
         self,
@@ -146,7 +150,7 @@ class LocalTasks:
         run = store.active_run(task_id)
         if run is None:
             store.get_task(task_id)  # TaskNotFound first, when that is the problem
-            raise ConfigError(f"task {task_id!r} has no active run to stop")
+            raise NoActiveRun(task_id)
         if run.status is not RunStatus.STOPPING:
             run = store.request_stop(run.id)
         self.honour_stop(run.id)
@@ -174,6 +178,9 @@ class LocalTasks:
 
     def latest_run(self, task_id: str) -> RunRecord | None:
         return self.service.latest_run(task_id)
+
+    def latest_runs(self, task_ids: Iterable[str]) -> dict[str, RunRecord]:
+        return self.service.latest_runs(task_ids)
 
     def image_results(
         self,

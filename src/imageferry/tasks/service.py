@@ -32,7 +32,22 @@ from imageferry.tasks.schedule import first_run_at
 if TYPE_CHECKING:
     from imageferry.secrets.base import SecretStore
 
-__all__ = ["TaskService"]
+__all__ = ["NoActiveRun", "TaskService"]
+
+
+class NoActiveRun(ConfigError):
+    """A stop was asked of a task with no run in STARTING, IN_PROGRESS or STOPPING.
+
+    A conflict with the task's state rather than bad input: the API answers
+    409, the CLI prints this message as its one line.
+    """
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"task {task_id!r} has no active run to stop; its runs have all ended "
+            f"(`ferry task show {task_id}` lists them)"
+        )
+        self.task_id = task_id
 
 
 class TaskService:
@@ -113,7 +128,8 @@ class TaskService:
         """Ask the task's active run to stop; it ends STOPPED once it has let go."""
         run = self.store.active_run(task_id)
         if run is None:
-            raise ConfigError(f"task {task_id!r} has no active run to stop")
+            self.store.get_task(task_id)  # TaskNotFound first, when that is the problem
+            raise NoActiveRun(task_id)
         if run.status is not RunStatus.STOPPING:
             run = self.store.request_stop(run.id)
         if not self.executor.cancel(run.id):
@@ -129,6 +145,10 @@ class TaskService:
 
     def latest_run(self, task_id: str) -> RunRecord | None:
         return self.store.latest_run(task_id)
+
+    def latest_runs(self, task_ids: Iterable[str]) -> dict[str, RunRecord]:
+        """The newest run of each task that has one, in one query (task lists, metrics)."""
+        return self.store.latest_runs(task_ids)
 
     def image_results(
         self,

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from imageferry import metrics
 from imageferry.secrets.base import validate_secret_name, validate_secret_value
 from imageferry.store.status import ACTIVE_RUN_STATUSES, TaskStatus
-from imageferry.web.api_tasks import latest_run
 from imageferry.web.console import Console, console_of
 from imageferry.web.schemas import (
     MetricsSummary,
@@ -55,7 +54,11 @@ def delete_secret(name: str, console: ConsoleDep) -> Response:
 
 
 def summarize(console: Console) -> MetricsSummary:
-    """Totals over every task's latest run, and task counts by status."""
+    """Totals over every task's latest run, and task counts by status.
+
+    Two queries per page of tasks (the tasks, then their latest runs at once),
+    however many tasks there are.
+    """
     summary = MetricsSummary(
         tasks_by_status={s.value: 0 for s in TaskStatus},
         runs_active=0,
@@ -68,9 +71,10 @@ def summarize(console: Console) -> MetricsSummary:
     offset = 0
     while True:
         page = console.service.list_tasks(None, offset, _PAGE)
+        latest = console.service.latest_runs(t.id for t in page.items)
         for task in page.items:
             summary.tasks_by_status[task.status.value] += 1
-            run = latest_run(console, task.id)
+            run = latest.get(task.id)
             if run is None:
                 continue
             summary.runs_active += run.status in ACTIVE_RUN_STATUSES

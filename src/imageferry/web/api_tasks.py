@@ -2,7 +2,9 @@
 
 Thin by design: each route calls one :class:`~imageferry.web.ports.TaskServicePort`
 method and turns the record it returns into a response model. Errors are
-mapped to status codes once, in :mod:`imageferry.web.errors`.
+mapped to status codes once, by the app's handler (:mod:`imageferry.web.app`).
+Listings take ``offset``/``limit`` and answer with the matching ``total``, so a
+client pages through everything.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from imageferry.store.records import RunRecord
-from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus, TaskStatus
+from imageferry.store.base import MAX_PAGE
+from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus, TaskStatus, Trigger
 from imageferry.tasks.params import TaskSpec, TaskSpecError
 from imageferry.web.console import Console, console_of
 from imageferry.web.schemas import (
@@ -25,21 +27,25 @@ from imageferry.web.schemas import (
     CreateTaskRequest,
     ImageResultsOut,
     LogsOut,
+    PlanOut,
     ProblemOut,
     ProblemsOut,
     RunOut,
+    RunPageOut,
+    StartRequest,
     TaskDetailOut,
     TaskOut,
     TaskPageOut,
     ValidationOut,
     image_result_out,
     log_line_out,
+    plan_out,
     run_out,
     task_out,
 )
 from imageferry.web.security import api_user
 
-__all__ = ["latest_run", "router", "validate_parameters"]
+__all__ = ["router", "validate_parameters"]
 
 router = APIRouter(prefix="/api", tags=["tasks"], dependencies=[Depends(api_user)])
 
@@ -51,9 +57,8 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 #: How often a waiting log request looks for new lines.
 _POLL_SECONDS = 0.5
 
-
-def latest_run(console: Console, task_id: str) -> RunRecord | None:
-    return console.service.latest_run(task_id)
+_Offset = Annotated[int, Query(ge=0, description="skip this many items")]
+_Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many items")]
 
 
 def validate_parameters(parameters: dict[str, str]) -> ValidationOut:
@@ -87,31 +92,45 @@ def create_task(body: CreateTaskRequest, console: ConsoleDep) -> TaskOut:
 def list_tasks(
     console: ConsoleDep,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: _Offset = 0,
+    limit: _Limit = 50,
 ) -> TaskPageOut:
     page = console.service.list_tasks(status_filter, offset, limit)
-    items = [task_out(t, latest_run(console, t.id)) for t in page.items]
+    latest = console.service.latest_runs(t.id for t in page.items)
+    items = [task_out(t, latest.get(t.id)) for t in page.items]
     return TaskPageOut(items=items, total=page.total, offset=page.offset, limit=page.limit)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetailOut)
 def get_task(task_id: str, console: ConsoleDep) -> TaskDetailOut:
     task = console.service.get_task(task_id)
-    runs = list(console.service.runs(task_id, 0, 500))
+    runs = list(console.service.runs(task_id, 0, MAX_PAGE))
     base = task_out(task, runs[0] if runs else None)
     return TaskDetailOut(**base.model_dump(), runs=[run_out(r) for r in runs])
 
 
 @router.post("/tasks/{task_id}/start", response_model=RunOut, status_code=202)
-def start_task(task_id: str, console: ConsoleDep) -> RunOut:
-    return run_out(console.service.start(task_id))
+def start_task(task_id: str, console: ConsoleDep, body: StartRequest | None = None) -> RunOut:
+    """Start a run (409 if one is active); the body's ``trigger`` is recorded on it."""
+    trigger = Trigger(body.trigger) if body is not None else Trigger.MANUAL
+    return run_out(console.service.start(task_id, trigger))
 
 
 @router.post("/tasks/{task_id}/stop", response_model=RunOut, status_code=202)
 def stop_task(task_id: str, console: ConsoleDep) -> RunOut:
-    """Ask the active run to stop: STOPPING now, STOPPED once it has let go."""
+    """Ask the active run to stop: STOPPING now, STOPPED once it has let go.
+
+    409 when the task has no active run.
+    """
     return run_out(console.service.stop(task_id))
+
+
+@router.post("/tasks/{task_id}/plan", response_model=PlanOut)
+async def plan_task(task_id: str, console: ConsoleDep) -> PlanOut:
+    """What a run would copy now (``ferry task plan``), computed here with the
+    server's registries and credentials: reads only, nothing recorded."""
+    planned, notes = await console.service.plan(task_id)
+    return plan_out(planned, notes)
 
 
 @router.post("/tasks/{task_id}/clone", response_model=TaskOut, status_code=201, responses=_PROBLEMS)
@@ -125,10 +144,18 @@ def delete_task(task_id: str, console: ConsoleDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/tasks/{task_id}/runs", response_model=list[RunOut])
-def task_runs(task_id: str, console: ConsoleDep) -> list[RunOut]:
-    console.service.get_task(task_id)
-    return [run_out(r) for r in console.service.runs(task_id, 0, 500)]
+@router.get("/tasks/{task_id}/runs", response_model=RunPageOut)
+def task_runs(
+    task_id: str, console: ConsoleDep, offset: _Offset = 0, limit: _Limit = 50
+) -> RunPageOut:
+    """One page of the task's runs, newest first."""
+    page = console.service.runs(task_id, offset, limit)
+    return RunPageOut(
+        items=[run_out(r) for r in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
@@ -142,10 +169,18 @@ def run_images(
     console: ConsoleDep,
     search: str | None = None,
     status_filter: Annotated[ImageStatus | None, Query(alias="status")] = None,
+    offset: _Offset = 0,
+    limit: _Limit = MAX_PAGE,
 ) -> ImageResultsOut:
-    console.service.get_run(run_id)
-    results = console.service.image_results(run_id, search or None, status_filter)
-    return ImageResultsOut(run_id=run_id, items=[image_result_out(r) for r in results])
+    """One page of the run's per-image results in source order, with the total."""
+    page = console.service.image_results(run_id, search or None, status_filter, offset, limit)
+    return ImageResultsOut(
+        run_id=run_id,
+        items=[image_result_out(r) for r in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
 
 
 def _logs(console: Console, run_id: str, after: int, limit: int) -> LogsOut:

@@ -31,6 +31,7 @@ from imageferry.store.errors import (
     TaskNotFound,
 )
 from imageferry.tasks.params import TaskSpecError
+from imageferry.tasks.service import NoActiveRun
 from imageferry.web import api_misc, api_tasks, auth_routes, pages
 from imageferry.web.console import Console
 from imageferry.web.ports import Accounts, TaskServicePort
@@ -69,7 +70,8 @@ def ensure_admin(accounts: Accounts, settings: Settings, out: TextIO = sys.stdou
 def _status_for(error: FerryError) -> int:
     if isinstance(error, TaskNotFound | RunNotFound | SecretNotFound):
         return 404
-    if isinstance(error, RunAlreadyActive | TaskBusy | RunFinished):
+    # NoActiveRun is a ConfigError, but a conflict with the task's state: before 422.
+    if isinstance(error, RunAlreadyActive | TaskBusy | RunFinished | NoActiveRun):
         return 409
     if isinstance(error, TaskSpecError | InvalidSecret | ConfigError):
         return 422
@@ -88,7 +90,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             return Response(
                 f"{status}: {detail}", status_code=status, media_type="text/plain; charset=utf-8"
             )
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        # ``error`` names the class so that clients (the CLI's remote mode) can
+        # tell conflicts apart without parsing the message.
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)

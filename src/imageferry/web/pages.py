@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from imageferry.errors import FerryError
 from imageferry.secrets.base import validate_secret_name, validate_secret_value
+from imageferry.store.base import MAX_PAGE
+from imageferry.store.records import ImageResultRecord
 from imageferry.store.status import ImageStatus, TaskStatus
 from imageferry.tasks.params import PARAMETER_TABLE, TaskSpecError
-from imageferry.web.api_tasks import latest_run
 from imageferry.web.charts import Finished, bar_chart, human_bytes, line_chart, run_series
 from imageferry.web.console import Console, console_of
 from imageferry.web.schemas import task_out
@@ -62,7 +63,8 @@ def task_list(
 ) -> HTMLResponse:
     wanted = TaskStatus(status) if status in TaskStatus.__members__ else None
     page = console.service.list_tasks(wanted, max(offset, 0), 50)
-    tasks = [task_out(t, latest_run(console, t.id)) for t in page.items]
+    latest = console.service.latest_runs(t.id for t in page.items)
+    tasks = [task_out(t, latest.get(t.id)) for t in page.items]
     return render(
         request,
         console,
@@ -125,6 +127,16 @@ async def create_from_wizard(
     return _back(f"/tasks/{task.id}", msg=f"Task {task.id} created")
 
 
+def _every_result(console: Console, run_id: str) -> list[ImageResultRecord]:
+    """All of a run's results, page by page (the charts count every image)."""
+    results: list[ImageResultRecord] = []
+    while True:
+        page = console.service.image_results(run_id, None, None, len(results), MAX_PAGE)
+        results.extend(page.items)
+        if not page.items or len(results) >= page.total:
+            return results
+
+
 def _run_context(
     console: Console, task_id: str, run_id: str, q: str, status: str
 ) -> dict[str, object]:
@@ -134,10 +146,10 @@ def _run_context(
     if run is None:
         return context
     wanted = ImageStatus(status) if status in {s.value for s in ImageStatus} else None
-    every = list(console.service.image_results(run.id, None, None))
-    context["images"] = (
-        list(console.service.image_results(run.id, q or None, wanted)) if q or wanted else every
-    )
+    every = _every_result(console, run.id)
+    shown = console.service.image_results(run.id, q or None, wanted, 0, MAX_PAGE)
+    context["images"] = list(shown.items)
+    context["images_total"] = shown.total
     finished = [
         Finished(at=r.updated_at, status=r.status.value, bytes_transferred=r.bytes_transferred)
         for r in every

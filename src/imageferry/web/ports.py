@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from imageferry.copy import PlannedImage
 from imageferry.store.records import (
     ImageResultRecord,
     LogRecord,
@@ -21,7 +22,7 @@ from imageferry.store.records import (
     TaskRecord,
     UserRecord,
 )
-from imageferry.store.status import ImageStatus, TaskStatus
+from imageferry.store.status import ImageStatus, TaskStatus, Trigger
 
 __all__ = ["Accounts", "Runtime", "TaskServicePort"]
 
@@ -44,7 +45,7 @@ class TaskServicePort(Protocol):
 
     def get_task(self, task_id: str) -> TaskRecord: ...
 
-    def start(self, task_id: str) -> RunRecord: ...
+    def start(self, task_id: str, trigger: Trigger = Trigger.MANUAL) -> RunRecord: ...
 
     def stop(self, task_id: str) -> RunRecord: ...
 
@@ -59,13 +60,24 @@ class TaskServicePort(Protocol):
 
     def latest_run(self, task_id: str) -> RunRecord | None: ...
 
+    def latest_runs(self, task_ids: Iterable[str]) -> dict[str, RunRecord]:
+        """The newest run of each task that has one, in one query."""
+
     def get_run(self, run_id: str) -> RunRecord: ...
 
     def image_results(
-        self, run_id: str, search: str | None = None, status: ImageStatus | None = None
-    ) -> Iterable[ImageResultRecord]: ...
+        self,
+        run_id: str,
+        search: str | None = None,
+        status: ImageStatus | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> Page[ImageResultRecord]: ...
 
     def logs(self, run_id: str, after_id: int = 0, limit: int = 1000) -> Sequence[LogRecord]: ...
+
+    async def plan(self, task_id: str) -> tuple[list[PlannedImage], list[str]]:
+        """What a run would copy now, with reads only (the server's registries and secrets)."""
 
 
 class Accounts(Protocol):

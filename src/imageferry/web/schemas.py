@@ -8,11 +8,13 @@ secret values have no field anywhere in this module.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from imageferry.copy import PlannedImage
 from imageferry.store.records import (
     ImageResultRecord,
     LogRecord,
@@ -28,11 +30,15 @@ __all__ = [
     "LogLineOut",
     "LogsOut",
     "MetricsSummary",
+    "PlanOut",
+    "PlannedImageOut",
     "ProblemOut",
     "ProblemsOut",
     "RunOut",
+    "RunPageOut",
     "SecretNamesOut",
     "SecretPutRequest",
+    "StartRequest",
     "TaskDetailOut",
     "TaskOut",
     "TaskPageOut",
@@ -42,6 +48,7 @@ __all__ = [
     "destination_label",
     "image_result_out",
     "log_line_out",
+    "plan_out",
     "run_out",
     "schedule_label",
     "source_label",
@@ -83,6 +90,14 @@ class CloneRequest(BaseModel):
     name: str | None = None
 
 
+class StartRequest(BaseModel):
+    """Why the run is started: a user in the console or the API (``manual``, the
+    default), or ``ferry task run`` following it in a terminal (``cli``).
+    ``schedule`` is the scheduler's alone."""
+
+    trigger: Literal["manual", "cli"] = "manual"
+
+
 class RunOut(BaseModel):
     id: str
     task_id: str
@@ -111,6 +126,12 @@ class TaskOut(BaseModel):
     destination: str
     engine: str
     schedule: str
+    #: ONE_TIME, FIXED_RATE or CRON (issue 3, item 6).
+    schedule_type: str
+    #: The rate ("1 day") or cron expression; empty for ONE_TIME.
+    schedule_expression: str
+    #: When the scheduler starts the next run; null when none is due.
+    next_run_at: datetime | None
     images_done: int
     images_total: int
     created_at: datetime
@@ -130,6 +151,15 @@ class TaskDetailOut(TaskOut):
     runs: list[RunOut]
 
 
+class RunPageOut(BaseModel):
+    """One page of a task's runs, newest first, and how many there are in all."""
+
+    items: list[RunOut]
+    total: int
+    offset: int
+    limit: int
+
+
 class ImageResultOut(BaseModel):
     source: str
     destination: str
@@ -144,8 +174,37 @@ class ImageResultOut(BaseModel):
 
 
 class ImageResultsOut(BaseModel):
+    """One page of a run's per-image results (source order) and the matching total."""
+
     run_id: str
     items: list[ImageResultOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class PlannedImageOut(BaseModel):
+    """What a run would do to one image now (``ferry task plan``'s per-image line)."""
+
+    source: str
+    destination: str
+    digest: str | None
+    status: Literal["would-copy", "up-to-date", "failed"]
+    manifests: int
+    blobs_total: int
+    blobs_missing: int
+    bytes_total: int
+    bytes_missing: int
+    error: str | None
+    notes: list[str]
+
+
+class PlanOut(BaseModel):
+    """A dry run on the server: reads only, nothing copied or recorded."""
+
+    images: list[PlannedImageOut]
+    #: What the planner wants the user to know (skipped tags, expansions ...).
+    notes: list[str]
 
 
 class LogLineOut(BaseModel):
@@ -256,6 +315,9 @@ def task_out(task: TaskRecord, latest: RunRecord | None) -> TaskOut:
         # The reference's Engine Type column; every task here runs the same engine.
         engine="Amazon ECR",
         schedule=schedule_label(task),
+        schedule_type=task.schedule_type.value,
+        schedule_expression=task.schedule_expression,
+        next_run_at=task.next_run_at,
         images_done=latest.images_done if latest else 0,
         images_total=latest.images_total if latest else 0,
         created_at=task.created_at,
@@ -282,3 +344,23 @@ def image_result_out(result: ImageResultRecord) -> ImageResultOut:
 
 def log_line_out(line: LogRecord) -> LogLineOut:
     return LogLineOut(id=line.seq, ts=line.ts, level=line.level, message=line.message)
+
+
+def plan_out(planned: Sequence[PlannedImage], notes: Sequence[str]) -> PlanOut:
+    images = [
+        PlannedImageOut(
+            source=p.source,
+            destination=p.destination,
+            digest=p.digest,
+            status=p.status,
+            manifests=p.manifests,
+            blobs_total=p.blobs_total,
+            blobs_missing=p.blobs_missing,
+            bytes_total=p.bytes_total,
+            bytes_missing=p.bytes_missing,
+            error=p.error,
+            notes=list(p.notes),
+        )
+        for p in planned
+    ]
+    return PlanOut(images=images, notes=list(notes))

@@ -56,8 +56,19 @@ _STEPS: tuple[WizardStep, ...] = (
         "destination",
         "Destination",
         "An ECR region and account, or any registry. The prefix is put before every "
-        "source repository name.",
-        ("destRegion", "destAccountId", "destCredential", "destPrefix", "destRegistry"),
+        "source repository name. The ECR repository settings apply to the repositories "
+        "imageferry creates when they are missing (issue 3, item 3).",
+        (
+            "destRegion",
+            "destAccountId",
+            "destCredential",
+            "destPrefix",
+            "destRegistry",
+            "destScanOnPush",
+            "destTagMutability",
+            "destEncryption",
+            "destKmsKey",
+        ),
     ),
     WizardStep(
         "schedule",
