@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -91,6 +92,49 @@ def test_start_twice_is_a_conflict_and_stop_then_delete(bearer: httpx.Client, st
     assert bearer.get(f"/api/runs/{run['id']}").json()["status"] == "STOPPED"
     assert bearer.delete(f"/api/tasks/{task_id}").status_code == 204
     assert bearer.get(f"/api/tasks/{task_id}").status_code == 404
+
+
+def test_start_records_the_trigger_manual_by_default(bearer: httpx.Client, store: Store) -> None:
+    task_id = bearer.post("/api/tasks", json={"parameters": VALID}).json()["id"]
+    first = bearer.post(f"/api/tasks/{task_id}/start")
+    assert first.status_code == 202
+    assert first.json()["trigger"] == "manual"
+    store.finish_run(first.json()["id"])
+    second = bearer.post(f"/api/tasks/{task_id}/start", json={"trigger": "cli"}).json()
+    assert second["trigger"] == "cli"
+    assert store.get_run(second["id"]).trigger.value == "cli"
+    store.finish_run(second["id"])
+    # Only the scheduler starts scheduled runs.
+    refused = bearer.post(f"/api/tasks/{task_id}/start", json={"trigger": "schedule"})
+    assert refused.status_code == 422
+    assert store.list_runs(task_id).total == 2
+
+
+def test_stop_without_an_active_run_is_a_409_conflict(bearer: httpx.Client, store: Store) -> None:
+    task_id = bearer.post("/api/tasks", json={"parameters": VALID}).json()["id"]
+    never = bearer.post(f"/api/tasks/{task_id}/stop")
+    assert never.status_code == 409
+    assert never.json()["detail"].startswith(f"task {task_id!r} has no active run to stop")
+    assert never.json()["error"] == "NoActiveRun"
+    run_id = bearer.post(f"/api/tasks/{task_id}/start").json()["id"]
+    store.finish_run(run_id)
+    assert bearer.post(f"/api/tasks/{task_id}/stop").status_code == 409
+    assert bearer.post("/api/tasks/t-nope/stop").status_code == 404
+
+
+def test_tasks_carry_their_schedule_and_next_run(bearer: httpx.Client) -> None:
+    cron = {**VALID, "scheduleType": "CRON", "scheduleExpression": "0 3 * * *"}
+    created = bearer.post("/api/tasks", json={"parameters": cron}).json()
+    assert (created["schedule_type"], created["schedule_expression"]) == ("CRON", "0 3 * * *")
+    next_run = datetime.fromisoformat(created["next_run_at"])
+    assert (next_run.hour, next_run.minute) == (3, 0)
+    assert next_run > datetime.now(UTC)
+    once = bearer.post("/api/tasks", json={"parameters": VALID}).json()
+    assert (once["schedule_type"], once["schedule_expression"]) == ("ONE_TIME", "")
+    listed = {t["id"]: t for t in bearer.get("/api/tasks").json()["items"]}
+    assert listed[created["id"]]["next_run_at"] == created["next_run_at"]
+    shown = bearer.get(f"/api/tasks/{once['id']}").json()
+    assert shown["schedule_type"] == "ONE_TIME"
 
 
 def test_clone_copies_parameters_with_overrides(bearer: httpx.Client) -> None:
@@ -257,6 +301,8 @@ def test_openapi_lists_the_api(client: httpx.Client) -> None:
         "/api/tasks/{task_id}/start",
         "/api/tasks/{task_id}/stop",
         "/api/tasks/{task_id}/clone",
+        "/api/tasks/{task_id}/plan",
+        "/api/tasks/{task_id}/runs",
         "/api/runs/{run_id}/images",
         "/api/runs/{run_id}/logs",
         "/api/secrets",
