@@ -44,6 +44,38 @@ def test_wizard_renders_every_parameter_with_its_help(admin: tuple[httpx.Client,
     assert steps == ["engine", "source", "images", "destination", "schedule", "review"]
 
 
+def test_wizard_asks_ecr_repository_settings_on_the_destination_step(
+    admin: tuple[httpx.Client, str], store: Store
+) -> None:
+    client, csrf = admin
+    page = client.get("/tasks/new").text
+    found = re.search(
+        r'<fieldset class="step card" data-step="destination">(.*?)</fieldset>', page, re.S
+    )
+    assert found, "no destination step"
+    # Visible on the step itself, not folded under "Advanced".
+    visible = re.sub(r"<details.*?</details>", "", found.group(1), flags=re.S)
+    for name in ("destScanOnPush", "destTagMutability", "destEncryption", "destKmsKey"):
+        assert f'data-field="{name}"' in visible, name
+    assert '<option value="IMMUTABLE">IMMUTABLE</option>' in visible
+    form = {
+        "csrf_token": csrf,
+        **VALID,
+        "destTagMutability": "IMMUTABLE",
+        "destEncryption": "KMS",
+        "destKmsKey": "alias/mirror",
+        "destScanOnPush": "true",
+    }
+    assert client.post("/tasks/new", data=form).status_code == 303
+    task = store.list_tasks().items[0]
+    assert task.parameters["destTagMutability"] == "IMMUTABLE"
+    assert (task.parameters["destEncryption"], task.parameters["destKmsKey"]) == (
+        "KMS",
+        "alias/mirror",
+    )
+    assert task.parameters["destScanOnPush"] == "true"
+
+
 def test_wizard_offers_secret_names_for_credentials(
     admin: tuple[httpx.Client, str], store: Store
 ) -> None:
@@ -188,3 +220,21 @@ def test_pages_forbid_foreign_scripts_and_framing(admin: tuple[httpx.Client, str
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY"
     assert client.get("/api/docs").status_code == 404
+
+
+def test_detail_of_a_large_run_shows_one_page_and_says_how_many(
+    admin: tuple[httpx.Client, str], store: Store
+) -> None:
+    from imageferry.store.results import ImageUnit
+
+    client, _ = admin
+    task = store.create_task(VALID, name="large")
+    run = store.create_run(task.id)
+    units = [ImageUnit(f"src/app{i:04d}:1", f"dst/app{i:04d}:1") for i in range(510)]
+    store.add_pending_images(run.id, units)
+    page = client.get(f"/tasks/{task.id}").text
+    assert page.count('<tr data-status="pending">') == 500
+    assert "Showing the first 500 of 510 images" in page
+    found = client.get(f"/tasks/{task.id}", params={"q": "app0509"}).text
+    assert found.count('<tr data-status="pending">') == 1
+    assert "Showing the first" not in found

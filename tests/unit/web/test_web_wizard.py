@@ -22,6 +22,13 @@ def test_steps_follow_the_reference_console() -> None:
     ]
 
 
+def test_ecr_repository_settings_are_on_the_destination_step_not_advanced() -> None:
+    ecr = ("destScanOnPush", "destTagMutability", "destEncryption", "destKmsKey")
+    [destination] = [s for s in WIZARD_STEPS if s.key == "destination"]
+    assert set(ecr) <= set(destination.fields)
+    assert not set(ecr) & {name for step in WIZARD_STEPS for name in step.advanced}
+
+
 def test_initial_values_are_the_defaults_or_the_cloned_task() -> None:
     defaults = initial_values()
     assert defaults["srcList"] == "ALL"
