@@ -12,7 +12,9 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from fixtures.browser import LiveConsole
@@ -22,13 +24,24 @@ from imageferry.runtime import Runtime
 from imageferry.sandbox.images import push_image, push_large_image
 from imageferry.sandbox.skopeo import inspect_digest
 from imageferry.settings import Settings
+from imageferry.store import ImageStatus, Store
+from imageferry.store.results import ImageUnit
 from imageferry.web import create_app
 
 
 class Server:
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, store: Store) -> None:
         self.url = url
         self.token = token
+        #: The server's own store, to record results fast and read what it keeps.
+        self.store = store
+
+    def api(self, path: str) -> Any:
+        response = httpx.get(
+            self.url + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()
 
 
 @pytest.fixture
@@ -45,7 +58,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         )
         token = runtime.store.create_api_token("admin", "cli-tests").plaintext
         with LiveConsole(app) as live:
-            yield Server(live.url, token)
+            yield Server(live.url, token, runtime.store)
     finally:
         runtime.stop()
 
@@ -68,7 +81,7 @@ def _json(result) -> dict:
 
 
 def test_create_run_show_list_logs_on_the_server(
-    src_registry, dst_registry, remote, ferry, data_dir: Path
+    src_registry, dst_registry, remote, ferry, server: Server, data_dir: Path
 ) -> None:
     pushed = push_image(src_registry.url, "app", "1.0", seed="remote")
     parameters = task_parameters(src_registry, dst_registry, "app:1.0, app:missing")
@@ -77,6 +90,8 @@ def test_create_run_show_list_logs_on_the_server(
     run = remote("run", task_id)
     assert run.exit_code == 1, output(run)  # app:missing fails
     assert "ended ERROR: 1 of 2 images failed" in run.stderr
+    # `ferry task run` follows the run in a terminal: the server records trigger cli.
+    assert [r["trigger"] for r in server.api(f"/api/tasks/{task_id}/runs")["items"]] == ["cli"]
     assert f"copied {src_registry.host}/app:1.0" in run.stderr  # progress from the server's log
     assert inspect_digest(f"{dst_registry.host}/mirror/app:1.0") == pushed.digest
 
@@ -117,7 +132,7 @@ def test_invalid_parameters_come_back_with_every_problem(remote) -> None:
 
 
 def test_start_returns_at_once_and_stop_ends_the_run_stopped(
-    src_registry, dst_registry, remote
+    src_registry, dst_registry, remote, server: Server
 ) -> None:
     push_large_image(src_registry.url, "big", "1", 6 * 1024 * 1024)
     with ThrottledProxy(("127.0.0.1", src_registry.port), 1024 * 1024) as proxy:
@@ -127,6 +142,7 @@ def test_start_returns_at_once_and_stop_ends_the_run_stopped(
         started = _json(remote("start", task_id, "-o", "json"))
         assert started["task_id"] == task_id
         assert started["status"] in ("STARTING", "IN_PROGRESS")
+        assert server.api(f"/api/runs/{started['run_id']}")["trigger"] == "manual"
 
         deadline = time.monotonic() + 60
         while True:
@@ -146,13 +162,65 @@ def test_start_returns_at_once_and_stop_ends_the_run_stopped(
         assert followed.exit_code == 0
         assert "run ended STOPPED" in followed.stdout
 
+        again = remote("stop", task_id)
+        assert again.exit_code == 2, output(again)
+        assert again.stderr == (
+            f"ferry: error: task {task_id!r} has no active run to stop; its runs have all "
+            f"ended (`ferry task show {task_id}` lists them)\n"
+        )
 
-def test_plan_is_refused_remotely_with_the_reason(remote, src_registry, dst_registry) -> None:
-    parameters = task_parameters(src_registry, dst_registry, "app:1.0")
+
+def test_plan_and_dry_run_are_computed_by_the_server(
+    remote, ferry, src_registry, dst_registry, server: Server
+) -> None:
+    pushed = push_image(src_registry.url, "app", "1.0", seed="plan")
+    parameters = task_parameters(src_registry, dst_registry, "app:1.0, app:missing")
     task_id = _json(remote("create", *param_args(parameters), "-o", "json"))["id"]
-    result = remote("plan", task_id)
-    assert result.exit_code == 2
-    assert "no plan route" in result.stderr
+
+    for command in (("plan", task_id), ("run", task_id, "--dry-run")):
+        result = remote(*command, "-o", "json")
+        assert result.exit_code == 1, output(result)  # app:missing cannot be read
+        plan = json.loads(result.stdout)
+        by_status = {image["status"]: image for image in plan["images"]}
+        assert by_status["would-copy"]["source"] == f"{src_registry.host}/app:1.0"
+        assert by_status["would-copy"]["digest"] == pushed.digest
+        assert by_status["would-copy"]["bytes_missing"] > 0
+        assert by_status["failed"]["source"] == f"{src_registry.host}/app:missing"
+        assert plan["summary"]["would_copy"] == plan["summary"]["failed"] == 1
+    # A dry run copies nothing and records no run, on the server or here.
+    assert server.api(f"/api/tasks/{task_id}/runs")["total"] == 0
+    assert _json(ferry("task", "list", "-o", "json"))["total"] == 0
+
+    only = task_parameters(src_registry, dst_registry, "app:1.0")
+    copied_id = _json(remote("create", *param_args(only), "-o", "json"))["id"]
+    assert remote("run", copied_id).exit_code == 0
+    text = remote("plan", copied_id)
+    assert text.exit_code == 0, output(text)
+    assert f"up-to-date  {src_registry.host}/app:1.0" in text.stdout
+    assert "0 would be copied, 1 up to date, 0 failed" in text.stdout
+
+
+def test_show_pages_through_every_result_on_the_server(remote, server: Server) -> None:
+    parameters = task_parameters("127.0.0.1:5000", "127.0.0.1:5001", "app:1.0")
+    task_id = _json(remote("create", *param_args(parameters), "-o", "json"))["id"]
+    # 1203 results, recorded straight in the server's store (three pages of 500).
+    run = server.store.create_run(task_id)
+    units = [ImageUnit(f"src/app{i:04d}:1", f"dst/mirror/app{i:04d}:1") for i in range(1203)]
+    server.store.add_pending_images(run.id, units)
+    server.store.record_image_result(
+        run.id,
+        source="src/app1202:1",
+        destination="dst/mirror/app1202:1",
+        status=ImageStatus.COPIED,
+        digest="sha256:" + "b" * 64,
+    )
+    server.store.finish_run(run.id)
+
+    shown = _json(remote("show", task_id, "-o", "json"))
+    [only] = shown["runs"]
+    sources = [image["source"] for image in only["images"]]
+    assert sources == [f"src/app{i:04d}:1" for i in range(1203)]
+    assert only["images"][-1]["digest"] == "sha256:" + "b" * 64
 
 
 def test_a_wrong_token_or_no_server_is_reported_without_the_token(ferry, server: Server) -> None:
