@@ -283,5 +283,10 @@ def test_unknown_task_and_stop_without_a_run(ferry, create_task) -> None:
     task_id = create_task(task_parameters("127.0.0.1:5000", "127.0.0.1:5001", "app"))
     idle = ferry("task", "stop", task_id)
     assert idle.exit_code == 2
-    assert "no active run" in idle.stderr
+    # The same one line as with --server (NoActiveRun, whichever side answers).
+    assert idle.stderr == (
+        f"ferry: error: task {task_id!r} has no active run to stop; its runs have all "
+        f"ended (`ferry task show {task_id}` lists them)\n"
+    )
+    assert ferry("task", "stop", "t-nosuchtask").exit_code == 1
     assert ferry("task", "show", task_id, "-o", "yaml").exit_code == 2
