@@ -84,7 +84,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         status = _status_for(exc)
         if isinstance(exc, TaskSpecError):
             problems = [{"parameter": p.parameter, "message": p.message} for p in exc.problems]
-            return JSONResponse({"detail": str(exc), "problems": problems}, status_code=422)
+            body = {"detail": str(exc), "error": type(exc).__name__, "problems": problems}
+            return JSONResponse(body, status_code=422)
         if not request.url.path.startswith("/api"):
             detail = str(exc)
             return Response(

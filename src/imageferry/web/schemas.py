@@ -67,6 +67,7 @@ class ProblemsOut(BaseModel):
     """The 422 body of task creation: every problem at once."""
 
     detail: str
+    error: str = "TaskSpecError"
     problems: list[ProblemOut]
 
 
