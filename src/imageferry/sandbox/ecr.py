@@ -47,7 +47,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
 import aiohttp
@@ -55,6 +54,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from imageferry.ecr.hosts import registry_host
+from imageferry.sandbox.lifecycle import Service
 from imageferry.sandbox.registry import LocalRegistry, SandboxError
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "Call", "EcrStandIn"]
@@ -209,7 +209,7 @@ def _registry_error(status: int, code: str, message: str, **headers: str) -> web
     return web.json_response(body, status=status, headers=headers)
 
 
-class EcrStandIn:
+class EcrStandIn(Service):
     """The ECR stand-in. Use as a context manager, or call start()/stop().
 
     ``account_for_key`` maps AWS access key ids to accounts (cross-account
@@ -332,17 +332,6 @@ class EcrStandIn:
             for registry in self._registries.values():
                 registry.backing.stop()
             self._registries.clear()
-
-    def __enter__(self) -> EcrStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- plumbing ----------------------------------------------------------------
 

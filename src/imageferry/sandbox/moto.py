@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from types import TracebackType
 from typing import IO, Any
 
 import httpx
 
+from imageferry.sandbox.lifecycle import Service
 from imageferry.sandbox.registry import SandboxError, free_port
 
 __all__ = ["MOTO_SERVICES", "MotoServer"]
@@ -37,7 +37,7 @@ _START_ATTEMPTS = 3
 _STDERR_TAIL = 2000
 
 
-class MotoServer:
+class MotoServer(Service):
     """A running moto server on ``host``. Use as a context manager."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -143,14 +143,3 @@ class MotoServer:
                     for n in topic.get("sent_notifications", [])
                 ]
         return []
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

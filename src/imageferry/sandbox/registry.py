@@ -20,7 +20,6 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import bcrypt
@@ -28,6 +27,7 @@ import httpx
 import yaml
 
 from imageferry.errors import FerryError
+from imageferry.sandbox.lifecycle import Service
 
 if TYPE_CHECKING:
     from imageferry.sandbox.token_server import TokenServer
@@ -74,7 +74,7 @@ def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class LocalRegistry:
+class LocalRegistry(Service):
     """A running ``docker-registry`` on loopback. Use as a context manager.
 
     ``auth`` selects how clients authenticate:
@@ -188,17 +188,6 @@ class LocalRegistry:
         """Stop the process; remove its files unless the caller gave ``data_dir``."""
         self._kill()
         self._cleanup()
-
-    def __enter__(self) -> LocalRegistry:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- internals -----------------------------------------------------------
 

@@ -31,7 +31,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,6 +40,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from imageferry.sandbox.lifecycle import Service
 from imageferry.sandbox.registry import SandboxError
 
 __all__ = ["Acl", "TokenServer", "allow_all", "libtrust_key_id"]
@@ -78,7 +78,7 @@ def _parse_scope(scope: str) -> tuple[str, str, str] | None:
     return kind, name, actions
 
 
-class TokenServer:
+class TokenServer(Service):
     """Issues registry bearer tokens on loopback, in a background thread.
 
     ``users`` maps names to passwords. ``acl`` decides what each user may do
@@ -168,17 +168,6 @@ class TokenServer:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def __enter__(self) -> TokenServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- tokens --------------------------------------------------------------
 
