@@ -11,8 +11,10 @@ through those variables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import boto3
+if TYPE_CHECKING:
+    import boto3
 
 __all__ = ["AwsKeys", "aws_session"]
 
@@ -37,6 +39,8 @@ def aws_session(region: str | None = None, credentials: AwsKeys | None = None) -
     shared config files, instance or task role), as the reference does when a
     task names no credential.
     """
+    import boto3  # here, not at the top: boto3 costs ~0.1 s to import
+
     if credentials is None:
         return boto3.Session(region_name=region)
     return boto3.Session(

@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from imageferry.cli.progress import make_progress
 from imageferry.errors import ConfigError, FerryError
 from imageferry.reference import Reference
 
@@ -152,6 +151,8 @@ def copy_command(
             for p in planned:
                 typer.echo(describe_planned(p))
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
+
+    from imageferry.cli.progress import make_progress
 
     progress = make_progress(quiet or output == "json")
     try:
