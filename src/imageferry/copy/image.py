@@ -311,7 +311,13 @@ class ImageCopy:
     async def _copy_image_manifest(self, image: ImagePlan, plan: CopyPlan) -> None:
         dst_text = str(self.dst)
         digest = image.manifest.digest
-        present = await self._blame(dst_text, self.destination.head_manifest(str(digest)))
+        ledger = self.limits.ledger
+        new = await ledger.repository_is_new(self.destination)
+        present = (
+            None
+            if new
+            else await self._blame(dst_text, self.destination.head_manifest(str(digest)))
+        )
         if present is not None and present.digest == digest:
             # The registry only accepts a manifest once its blobs exist there.
             for blob in image.blobs:
@@ -324,8 +330,9 @@ class ImageCopy:
             # Same registry: the source repository is a place to mount from.
             for blob in image.blobs:
                 self.limits.ledger.record(self.source.registry, self.source.repository, blob.digest)
-        # ECR answers for up to 100 blobs in one call: ask before the per-blob work.
-        await self.limits.ledger.check_many(self.destination, image.blobs)
+        if not new:
+            # ECR answers for up to 100 blobs in one call: ask before the per-blob work.
+            await ledger.check_many(self.destination, image.blobs)
         await _all(self._copy_blob(blob) for blob in image.blobs)
         if image.manifest is not plan.target:
             await self._blame(dst_text, self.destination.put_manifest(str(digest), image.manifest))

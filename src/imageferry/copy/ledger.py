@@ -29,7 +29,7 @@ from typing import Literal
 
 from imageferry.copy.capabilities import BlobBatchCheck
 from imageferry.digest import Digest
-from imageferry.errors import FerryError, ResponseError
+from imageferry.errors import FerryError, NotFound, ResponseError
 from imageferry.interfaces import ImageDestination
 from imageferry.manifest import Descriptor
 
@@ -65,6 +65,24 @@ class BlobLedger:
         self._checked_absent: set[tuple[str, str, Digest]] = set()
         #: Batch checks made (one per :meth:`check_many` that asked the destination).
         self.batch_checks = 0
+        # (registry, repository) -> whether it held no tags when first asked this run.
+        self._new: dict[tuple[str, str], asyncio.Future[bool]] = {}
+
+    async def repository_is_new(self, destination: ImageDestination) -> bool:
+        """True when the destination repository had no tags when this run first asked.
+
+        In such a repository a blob or manifest HEAD can only answer 404
+        (distribution keeps per-repository links; reuse from elsewhere is a
+        mount), so those requests are skipped. What this run itself puts
+        there is recorded and found without asking. One ``tags/list`` per
+        repository per run replaces a HEAD per blob. A repository holding only
+        untagged manifests also counts as new: at worst a blob is sent again.
+        """
+        key = (destination.registry, destination.repository)
+        probe = self._new.get(key)
+        if probe is None:
+            probe = self._new[key] = asyncio.ensure_future(_has_no_tags(destination))
+        return await asyncio.shield(probe)
 
     def record(self, registry: str, repository: str, digest: Digest) -> None:
         """Remember that ``digest`` exists in ``registry/repository``."""
@@ -157,8 +175,12 @@ class BlobLedger:
         descriptor: Descriptor,
         upload: Callable[[], Awaitable[int]],
     ) -> BlobOutcome:
-        if not self.known_absent(destination, descriptor.digest) and await destination.has_blob(
-            descriptor.digest
+        probe = self._new.get((destination.registry, destination.repository))
+        new = probe is not None and probe.done() and not probe.cancelled() and probe.result()
+        if (
+            not new
+            and not self.known_absent(destination, descriptor.digest)
+            and await destination.has_blob(descriptor.digest)
         ):
             return BlobOutcome(descriptor, "exists", 0)
         others = self.locations(destination.registry, descriptor.digest) - {destination.repository}
@@ -177,3 +199,15 @@ class BlobLedger:
     def _note(self, registry: str, repository: str, outcome: BlobOutcome) -> BlobOutcome:
         self._outcomes.append((registry, repository, outcome))
         return outcome
+
+
+async def _has_no_tags(destination: ImageDestination) -> bool:
+    list_tags: Callable[[], Awaitable[list[str]]] | None = getattr(destination, "list_tags", None)
+    if list_tags is None:
+        return False
+    try:
+        return not await list_tags()
+    except NotFound:
+        return True
+    except FerryError:
+        return False

@@ -56,6 +56,16 @@ async def create_repositories(*names: str) -> None:
         await ensure_repository(client, name, target=TARGET)
 
 
+async def occupy(client: RegistryClient, src: LocalRegistry, *repositories: str) -> None:
+    """Give each destination repository an unrelated tag: batch checks are for
+    repositories that already hold images (a new one needs no checks at all)."""
+    push_image(src.url, "occupant", "old", layers=1, seed="occupant")
+    engine = CopyEngine(client.repository)
+    for repository in repositories:
+        done = await engine.copy(src_ref(src, "occupant:old"), ecr_ref(f"{repository}:old"))
+        assert done.status == "copied", done.error
+
+
 def ecr_ref(path: str) -> Reference:
     return Reference.parse(f"{TARGET.host}/{path}")
 
@@ -89,7 +99,9 @@ async def test_thirty_layers_are_checked_with_one_batch_call_instead_of_thirty_h
 ) -> None:
     pushed = push_image(src_registry.url, "team/app", "v1", layers=30, layer_size=2_000)
     await create_repositories("team/app", "plain/app")
+    await occupy(client, src_registry, "team/app", "plain/app")
     ecr.reset_counts()
+    before = heads(client)
 
     batched = await CopyEngine(ecr_repository_factory(client)).copy(
         src_ref(src_registry, "team/app:v1"), ecr_ref("team/app:v1")
@@ -98,7 +110,7 @@ async def test_thirty_layers_are_checked_with_one_batch_call_instead_of_thirty_h
     assert batched.status == "copied", batched.error
     assert batched.digest == pushed.digest
     assert ecr.call_counts[BATCH] == 1  # config + 30 layers in one call
-    batched_heads = heads(client)
+    batched_heads = heads(client) - before
     assert served_digest(front, "team/app:v1") == pushed.digest
     skopeo.copy_to_oci_layout(f"{front}/team/app:v1", tmp_oci_dir, creds=ecr_login(TARGET))
 
@@ -108,7 +120,7 @@ async def test_thirty_layers_are_checked_with_one_batch_call_instead_of_thirty_h
     )
     assert plain.status == "copied", plain.error
     assert ecr.call_counts[BATCH] == 1
-    plain_heads = heads(client) - batched_heads
+    plain_heads = heads(client) - before - batched_heads
     assert batched_heads <= 2  # the destination tag and the manifest digest, no blob
     assert plain_heads >= batched_heads + 31
 
@@ -152,6 +164,7 @@ async def test_images_of_one_run_share_what_the_batch_learned(
     for tag in ("a", "b", "c"):
         push_image(src_registry.url, "svc", tag, layers=1, seed=tag, base_layers=base)
     await create_repositories("svc")
+    await occupy(client, src_registry, "svc")
     pairs = [(src_ref(src_registry, f"svc:{t}"), ecr_ref(f"svc:{t}")) for t in ("a", "b", "c")]
     ecr.reset_counts()
 
@@ -175,10 +188,12 @@ def ferry(*args: str) -> subprocess.CompletedProcess[str]:
 async def test_ferry_copy_to_an_ecr_host_through_a_mirror(
     ecr: EcrStandIn,  # noqa: F811
     front: str,
+    client: RegistryClient,
     src_registry: LocalRegistry,
 ) -> None:
     pushed = push_image(src_registry.url, "web", "2.0", layers=12, layer_size=1_500)
     await create_repositories("mirror/web")
+    await occupy(client, src_registry, "mirror/web")
     destination = f"{TARGET.host}/mirror/web:2.0"
     ecr.reset_counts()
 
@@ -247,3 +262,23 @@ async def test_ferry_copy_with_dest_creds_through_a_mirror_needs_no_aws_keys(
     assert token not in done.stdout + done.stderr
     assert ecr.call_counts["GetAuthorizationToken"] == 0
     assert skopeo.inspect_digest(f"{front}/tool:3", creds=(user, token)) == pushed.digest
+
+
+async def test_a_new_repository_needs_no_blob_checks_at_all(
+    ecr: EcrStandIn,  # noqa: F811
+    front: str,
+    client: RegistryClient,
+    src_registry: LocalRegistry,
+) -> None:
+    pushed = push_image(src_registry.url, "fresh/app", "v1", layers=20, layer_size=1_000)
+    await create_repositories("fresh/app")
+    ecr.reset_counts()
+
+    done = await CopyEngine(ecr_repository_factory(client)).copy(
+        src_ref(src_registry, "fresh/app:v1"), ecr_ref("fresh/app:v1")
+    )
+
+    assert done.status == "copied", done.error
+    assert ecr.call_counts[BATCH] == 0
+    assert heads(client) == 1  # only the destination tag, for the skip check
+    assert served_digest(front, "fresh/app:v1") == pushed.digest
