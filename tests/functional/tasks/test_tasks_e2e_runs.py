@@ -228,10 +228,16 @@ def test_schedule_never_overlaps_an_active_run(
 
 
 def test_transient_blob_head_failures_are_retried(
-    src_registry: LocalRegistry, flaky: FlakyProxy, runtimes: Runtimes
+    src_registry: LocalRegistry,
+    dst_registry: LocalRegistry,
+    flaky: FlakyProxy,
+    runtimes: Runtimes,
 ) -> None:
     """Defect 9: blob HEADs failing for a while do not fail the image."""
     pushed = push_image(src_registry.url, "app", "1", seed="flaky")
+    # An existing repository: only there does a copy ask about each blob with a
+    # HEAD (a new repository is probed once with tags/list instead).
+    push_image(dst_registry.url, "app", "occupant", seed="occupant")
     runtime = runtimes.make()
     task_id = _task(runtime, src_registry.host, flaky.host, alarmEmail="ops@example.com")
 
