@@ -70,6 +70,25 @@ def timed(fn: Callable[[], object]) -> float:
     return time.monotonic() - started
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds a live process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def accounted(fn: Callable[[], object], registries: Sequence[LocalRegistry]) -> dict[str, float]:
+    """Wall seconds, the tool's CPU seconds (its exited processes) and the registries'."""
+    before_regs = sum(process_cpu(r.pid) for r in registries)
+    before = os.times()
+    wall = timed(fn)
+    after = os.times()
+    tool = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    regs = sum(process_cpu(r.pid) for r in registries) - before_regs
+    return {"wall": round(wall, 3), "tool_cpu": round(tool, 3), "registry_cpu": round(regs, 3)}
+
+
 def ferry_copy(
     pairs_file: Path, concurrency: int | None = None, *, rss: bool = False
 ) -> tuple[float, int]:
@@ -172,23 +191,15 @@ def main() -> None:
             pairs_file = work / "pairs.txt"
             pairs_file.write_text("".join(f"{source.host}/{r} {d_ferry.host}/{r}\n" for r in refs))
             sk_pairs = [(f"{source.host}/{r}", f"{d_skopeo.host}/{r}") for r in refs]
-
-            cold_ferry = ferry_copy(pairs_file)[0]
-            cold_skopeo = skopeo_each(sk_pairs)
-            cold_sync = skopeo_sync(source, refs, d_sync.host, work)
-            warm_ferry = ferry_copy(pairs_file)[0]
-            warm_skopeo = skopeo_each(sk_pairs)
-            warm_sync = skopeo_sync(source, refs, d_sync.host, work)
-        report["cold"] = {
-            "ferry": cold_ferry,
-            "skopeo_copy_each": cold_skopeo,
-            "skopeo_sync": cold_sync,
-        }
-        report["warm"] = {
-            "ferry": warm_ferry,
-            "skopeo_copy_each": warm_skopeo,
-            "skopeo_sync": warm_sync,
-        }
+            tools: dict[str, tuple[Callable[[], object], LocalRegistry]] = {
+                "ferry": (lambda: ferry_copy(pairs_file), d_ferry),
+                "skopeo_copy_each": (lambda: skopeo_each(sk_pairs), d_skopeo),
+                "skopeo_sync": (lambda: skopeo_sync(source, refs, d_sync.host, work), d_sync),
+            }
+            for phase in ("cold", "warm"):
+                report[phase] = {
+                    name: accounted(fn, [source, dest]) for name, (fn, dest) in tools.items()
+                }
 
         sweep: dict[str, float] = {}
         for c in (int(x) for x in args.sweep.split(",") if x):
@@ -217,35 +228,39 @@ def main() -> None:
             )
         report["large"] = {
             "layer_mb": args.large_mb,
-            "ferry_seconds": large_ferry_s,
+            "ferry_seconds": round(large_ferry_s, 3),
             "ferry_peak_rss_mb": round(large_ferry_rss / 1024, 1),
-            "skopeo_seconds": large_skopeo_s,
+            "skopeo_seconds": round(large_skopeo_s, 3),
             "skopeo_peak_rss_mb": round(large_skopeo_rss / 1024, 1),
         }
         layer_digest = json.loads(large.body)["layers"][0]["digest"]
         report["http_stack_cpu_seconds"] = http_stack(source.url, "big/layer", layer_digest)
 
-    c, w, lg = report["cold"], report["warm"], report["large"]
     report["ratios"] = {
-        "cold_vs_skopeo_copy_each": round(c["skopeo_copy_each"] / c["ferry"], 2),
-        "cold_vs_skopeo_sync": round(c["skopeo_sync"] / c["ferry"], 2),
-        "warm_vs_skopeo_copy_each": round(w["skopeo_copy_each"] / w["ferry"], 2),
-        "warm_vs_skopeo_sync": round(w["skopeo_sync"] / w["ferry"], 2),
+        f"{phase}_vs_{peer}": round(report[phase][peer]["wall"] / report[phase]["ferry"]["wall"], 2)
+        for phase in ("cold", "warm")
+        for peer in ("skopeo_copy_each", "skopeo_sync")
     }
-    h = report["http_stack_cpu_seconds"]
     print()
-    print("| measure | ferry | skopeo copy (each) | skopeo sync | ratio (skopeo / ferry) |")
+    print("| measure | ferry | skopeo copy (each) | skopeo sync | skopeo / ferry |")
     print("|---|---|---|---|---|")
-    print(
-        f"| cold copy, {len(refs)} tags | {c['ferry']:.2f} s | {c['skopeo_copy_each']:.2f} s "
-        f"| {c['skopeo_sync']:.2f} s | {report['ratios']['cold_vs_skopeo_copy_each']}x / "
-        f"{report['ratios']['cold_vs_skopeo_sync']}x |"
-    )
-    print(
-        f"| warm re-run | {w['ferry']:.2f} s | {w['skopeo_copy_each']:.2f} s "
-        f"| {w['skopeo_sync']:.2f} s | {report['ratios']['warm_vs_skopeo_copy_each']}x / "
-        f"{report['ratios']['warm_vs_skopeo_sync']}x |"
-    )
+    for phase, label in (("cold", f"cold copy, {len(refs)} tags"), ("warm", "warm re-run")):
+        row = report[phase]
+        ratios = report["ratios"]
+        print(
+            f"| {label}: wall | "
+            + " | ".join(f"{row[t]['wall']:.2f} s" for t in tools)
+            + f" | {ratios[f'{phase}_vs_skopeo_copy_each']}x / "
+            f"{ratios[f'{phase}_vs_skopeo_sync']}x |"
+        )
+        print(
+            f"| {label}: CPU of the tool / of the two registries | "
+            + " | ".join(
+                f"{row[t]['tool_cpu']:.2f} / {row[t]['registry_cpu']:.2f} s" for t in tools
+            )
+            + " | |"
+        )
+    lg = report["large"]
     print(
         f"| {lg['layer_mb']} MiB layer: time | {lg['ferry_seconds']:.2f} s | "
         f"{lg['skopeo_seconds']:.2f} s | | |"
@@ -254,6 +269,7 @@ def main() -> None:
         f"| {lg['layer_mb']} MiB layer: peak RSS | {lg['ferry_peak_rss_mb']} MB | "
         f"{lg['skopeo_peak_rss_mb']} MB | | |"
     )
+    h = report["http_stack_cpu_seconds"]
     print()
     print(
         f"HTTP stack, CPU seconds to stream the {lg['layer_mb']} MiB blob: "

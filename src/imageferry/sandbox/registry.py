@@ -131,6 +131,13 @@ class LocalRegistry(Service):
         return f"http://{self.host}"
 
     @property
+    def pid(self) -> int:
+        """The registry process's id (the benchmark reads its CPU time)."""
+        if self._process is None:
+            raise SandboxError("the registry is not running")
+        return self._process.pid
+
+    @property
     def port(self) -> int:
         return self._port
 
