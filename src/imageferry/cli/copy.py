@@ -152,9 +152,11 @@ def copy_command(
                 typer.echo(describe_planned(p))
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
 
-    from imageferry.cli.progress import make_progress
+    progress = None
+    if not (quiet or output == "json"):
+        from imageferry.cli.progress import make_progress  # rich only when drawing
 
-    progress = make_progress(quiet or output == "json")
+        progress = make_progress(quiet=False)
     try:
         results, summary = asyncio.run(run_copy(request, progress))
     except FerryError as e:
