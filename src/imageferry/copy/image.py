@@ -222,37 +222,36 @@ class ImageCopy:
 
     async def _resolve(self) -> _Resolved:
         src_text, dst_text = str(self.src), str(self.dst)
-        # Both HEADs at once; when both fail, the source's failure is the one to report.
-        src_answer, dst_answer = await asyncio.gather(
-            self._blame(src_text, self.source.head_manifest(self.src.manifest_ref)),
-            self._blame(dst_text, self.destination.head_manifest(self._dst_lookup)),
-            return_exceptions=True,
-        )
-        if isinstance(src_answer, BaseException):
-            raise src_answer
-        src_head = src_answer
-        if src_head is None:
-            raise _Blamed(
-                src_text,
-                NotFound(
-                    "manifest unknown",
-                    status=404,
-                    code="MANIFEST_UNKNOWN",
-                    registry=self.src.registry,
-                ),
-            )
+        top: RawManifest | None = None
+        try:
+            dst_head = await self._blame(dst_text, self.destination.head_manifest(self._dst_lookup))
+        except _Blamed:
+            # When both sides fail, the source's failure is the one to report.
+            await self._source_head(src_text)
+            raise
+        if dst_head is None:
+            # Nothing to compare with: the GET the copy needs anyway tells the
+            # source digest, so a source HEAD would be one request too many.
+            try:
+                top = await self._blame(src_text, self.source.get_manifest(self.src.manifest_ref))
+            except _Blamed as e:
+                if isinstance(e.cause, NotFound):
+                    raise _Blamed(src_text, self._unknown()) from None
+                raise
+            src_head = top.descriptor
+        else:
+            # Only HEADs when the image may be up to date: registries such as
+            # Docker Hub count manifest GETs against pull quotas, HEADs not.
+            src_head = await self._source_head(src_text)
+        current = dst_head.digest if dst_head is not None else None
         if self.src.digest is not None and src_head.digest != self.src.digest:
             raise _Blamed(src_text, DigestMismatch(str(self.src.digest), str(src_head.digest)))
-        if isinstance(dst_answer, BaseException):
-            raise dst_answer
-        current = dst_answer.digest if dst_answer is not None else None
-        top: RawManifest | None = None
         target = src_head.digest
         if is_index_type(src_head.media_type) and (
             self.options.platforms or self.options.multi_arch == "system"
         ):
             # The digest this copy produces depends on the index's contents.
-            fetched = top = await self._get(src_head)
+            fetched = top = top if top is not None else await self._get(src_head)
             selection = await self._blame(src_text, _async(lambda: select(fetched, self.options)))
             target = selection.target.digest
         if self.dst.tag is None and self.dst.digest != target:
@@ -264,6 +263,17 @@ class ImageCopy:
                 ),
             )
         return _Resolved(src_head, target, current == target, top)
+
+    async def _source_head(self, src_text: str) -> Descriptor:
+        src_head = await self._blame(src_text, self.source.head_manifest(self.src.manifest_ref))
+        if src_head is None:
+            raise _Blamed(src_text, self._unknown())
+        return src_head
+
+    def _unknown(self) -> NotFound:
+        return NotFound(
+            "manifest unknown", status=404, code="MANIFEST_UNKNOWN", registry=self.src.registry
+        )
 
     @property
     def _dst_lookup(self) -> str:
