@@ -29,8 +29,8 @@ from imageferry.store import Store
 from imageferry.store.results import ImageUnit
 from imageferry.store.status import ImageStatus, RunStatus
 from imageferry.tasks.connections import RunConnections, open_connections
-from imageferry.tasks.params import TaskSpec
-from imageferry.tasks.selection import ImagePair, select_images
+from imageferry.tasks.params import ALL_TAGS, TaskSpec
+from imageferry.tasks.selection import ImagePair, Selection, select_images
 
 if TYPE_CHECKING:
     from imageferry.alarms.base import Notifier
@@ -154,12 +154,19 @@ def copy_options(spec: TaskSpec) -> CopyOptions:
     return CopyOptions(multi_arch=spec.multiArch, platforms=spec.platform_list)
 
 
-async def _select(spec: TaskSpec, conns: RunConnections) -> tuple[list[ImagePair], list[str]]:
+async def _select(spec: TaskSpec, conns: RunConnections) -> Selection:
     # conns.spec has blank account ids filled in (per side, through STS).
-    selection = await select_images(
+    return await select_images(
         conns.spec, conns.lister, account_id=conns.account_id, lister_for=conns.lister_for
     )
-    return list(selection.pairs), list(selection.notes)
+
+
+def _missing_error(pair: ImagePair) -> str:
+    repository = pair.source.with_tag(None)
+    return (
+        f"{repository.name} has no tags to copy ({ALL_TAGS}); check the repository name "
+        "in srcImageList"
+    )
 
 
 async def _ensure_repositories(
@@ -232,13 +239,31 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
             given, used = getattr(spec, name), getattr(conns.spec, name)
             if used != given:
                 store.append_log(run_id, "INFO", f"{name} is blank: using account {used} (STS)")
-        pairs, notes = await _select(spec, conns)
-        for note in notes:
+        selection = await _select(spec, conns)
+        pairs = list(selection.pairs)
+        for note in selection.notes:
             store.append_log(run_id, "INFO", note)
         units = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in pairs]
-        store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
-        store.set_images_total(run_id, len(units))
+        missing = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in selection.missing]
+        store.add_pending_images(
+            run_id, [ImageUnit(u.source, u.destination, u.key) for u in units + missing]
+        )
+        store.set_images_total(run_id, len(units) + len(missing))
         store.append_log(run_id, "INFO", f"{len(units)} image(s) selected")
+        # Named by the user but matching nothing: a failure, not a quiet no-op.
+        for unit, pair in zip(missing, selection.missing, strict=True):
+            error = _missing_error(pair)
+            metrics.record_image("failed")
+            store.record_image_result(
+                run_id,
+                source=unit.source,
+                destination=unit.destination,
+                unit_key=unit.key,
+                status=ImageStatus.FAILED,
+                attempts=1,
+                error=error,
+            )
+            store.append_log(run_id, "ERROR", f"failed {unit.source}: {error}")
         failed_repos = await _ensure_repositories(store, run_id, conns, pairs)
         runnable: list[tuple[int, ImagePair]] = []
         for index, pair in enumerate(pairs):
@@ -313,9 +338,16 @@ async def plan_task(
     spec = TaskSpec.from_parameters(parameters)
     conns = await open_connections(spec, settings=settings, secrets=secrets)
     try:
-        pairs, notes = await _select(spec, conns)
+        selection = await _select(spec, conns)
         engine = CopyEngine(conns.repository, max_images=spec.concurrency)
-        refs: list[tuple[Reference, Reference]] = [(p.source, p.destination) for p in pairs]
-        return await engine.dry_run(refs, copy_options(spec)), notes
+        refs: list[tuple[Reference, Reference]] = [
+            (p.source, p.destination) for p in selection.pairs
+        ]
+        planned = await engine.dry_run(refs, copy_options(spec))
+        planned += [
+            PlannedImage(str(p.source), str(p.destination), None, "failed", error=_missing_error(p))
+            for p in selection.missing
+        ]
+        return planned, list(selection.notes)
     finally:
         await conns.aclose()

@@ -88,6 +88,9 @@ class Selection:
 
     pairs: tuple[ImagePair, ...]
     notes: tuple[str, ...] = ()
+    #: Entries the user named that match no image (``repo:ALL_TAGS`` of a
+    #: repository without tags): a run reports each as a failed image.
+    missing: tuple[ImagePair, ...] = ()
 
 
 def _account(given: str, caller: str | None, parameter: str) -> str:
@@ -171,11 +174,12 @@ class _Planner:
         self.seen: set[tuple[Reference, Reference]] = set()
         self.duplicates = 0
         self.notes: list[str] = []
+        self.missing: list[ImagePair] = []
 
     def result(self) -> Selection:
         if self.duplicates:
             self.notes.append(f"{self.duplicates} duplicate image(s) listed more than once")
-        return Selection(tuple(self.pairs), tuple(self.notes))
+        return Selection(tuple(self.pairs), tuple(self.notes), tuple(self.missing))
 
     def _lister(self, registry: str) -> SourceLister:
         if registry == self.source or self.lister_for is None:
@@ -267,5 +271,10 @@ class _Planner:
             base = reference.with_tag(None)
             tags = next(expanded)
             if not tags:
-                self.notes.append(f"{base.name}:{ALL_TAGS} found no tags")
+                self.missing.append(
+                    ImagePair(
+                        reference,
+                        destination_for(reference, self.destination, self.spec.destPrefix),
+                    )
+                )
             self._add_tags(base, tags)

@@ -167,3 +167,28 @@ def test_public_source_with_credentials_lists_and_pulls(
     # The secret's value never reaches the logs.
     lines = [line.message for line in runtime.service.logs(run.id)]
     assert lines and not any(login[1] in line for line in lines)
+
+
+def test_a_named_repository_without_tags_fails_the_run_truthfully(
+    src_registry: LocalRegistry, dst_registry: LocalRegistry, runtimes: Runtimes
+) -> None:
+    """An explicitly listed ``repo:ALL_TAGS`` that matches nothing is a failed image:
+    the run ends ERROR and says why, instead of DONE with fewer images."""
+    pushed = push_image(src_registry.url, "present", "1")
+    runtime = runtimes.make()
+    task = runtime.service.create_task(
+        {
+            "sourceType": "Public",
+            "srcRegistry": src_registry.host,
+            "srcList": "SELECTED",
+            "srcImageList": "present:1, ghost:ALL_TAGS",
+            "destRegistry": dst_registry.host,
+            "scheduleType": "ONE_TIME",
+        }
+    )
+    run = run_to_end(runtime, task.id)
+    assert run.status is RunStatus.ERROR
+    assert (run.images_total, run.images_copied, run.images_failed) == (2, 1, 1)
+    failed = [r for r in runtime.service.image_results(run.id) if r.status is ImageStatus.FAILED]
+    assert len(failed) == 1 and "ghost" in failed[0].error and "no tags" in failed[0].error
+    assert inspect_digest(f"{dst_registry.host}/present:1") == pushed.digest

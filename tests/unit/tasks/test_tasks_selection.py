@@ -262,11 +262,13 @@ async def test_duplicates_are_copied_once() -> None:
     assert any("2 duplicate" in n for n in result.notes)
 
 
-async def test_all_tags_with_no_tags_is_noted() -> None:
-    spec = ecr_spec(srcList="SELECTED", srcImageList="ghost:ALL_TAGS")
+async def test_all_tags_with_no_tags_is_reported_missing() -> None:
+    spec = ecr_spec(srcList="SELECTED", srcImageList="ghost:ALL_TAGS", destPrefix="m")
     result = await select_images(spec, FakeLister())
     assert result.pairs == ()
-    assert any("ghost:ALL_TAGS found no tags" in n for n in result.notes)
+    (missing,) = result.missing
+    assert (missing.source.repository, missing.source.tag) == ("ghost", "ALL_TAGS")
+    assert missing.destination.repository == "m/ghost"
 
 
 def test_destination_keeps_tag_and_digest() -> None:
