@@ -1,0 +1,29 @@
+"""The README's parameter table is the code's table: names, allowed values, defaults."""
+
+import re
+from pathlib import Path
+
+from imageferry.tasks.parameter_table import PARAMETER_TABLE
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def readme_rows() -> dict[str, tuple[str, str, bool]]:
+    rows = {}
+    for line in README.read_text().splitlines():
+        m = re.match(r"^\| `(\w+)`( \*\(ext\)\*)? \| ([^|]*) \| ([^|]*) \|", line)
+        if m:
+            allowed = m.group(3).strip().replace("<br>", ",")
+            rows[m.group(1)] = (allowed, m.group(4).strip(), bool(m.group(2)))
+    return rows
+
+
+def test_every_parameter_is_in_the_readme_with_its_values_and_default():
+    rows = readme_rows()
+    for info in PARAMETER_TABLE:
+        assert info.name in rows, f"{info.name} is missing from the README's table"
+        allowed, default, extension = rows[info.name]
+        assert allowed == ",".join(info.allowed), info.name
+        assert default == info.default, info.name
+        assert extension == info.is_extension, info.name
+    assert set(rows) == {info.name for info in PARAMETER_TABLE}
