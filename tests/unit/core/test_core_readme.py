@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 def readme_rows() -> dict[str, tuple[str, str, bool]]:
     rows = {}
     for line in README.read_text().splitlines():
-        m = re.match(r"^\| `(\w+)`( \*\(ext\)\*)? \| ([^|]*) \| ([^|]*) \|", line)
+        m = re.match(r"^\| `([a-z]\w+)`( \*\(ext\)\*)? \| ([^|]*) \| ([^|]*) \|", line)
         if m:
             allowed = m.group(3).strip().replace("<br>", ",")
             rows[m.group(1)] = (allowed, m.group(4).strip(), bool(m.group(2)))
