@@ -104,6 +104,13 @@ async def test_keys_the_control_plane_refuses_switch_batching_off_and_the_copy_s
         provider = EcrCredentialProvider(aliases=stand_in.aliases())
         async with RegistryClient(config, provider) as client:
             factory = ecr_repository_factory(client, keys={TARGET.host: REVOKED})
+            # An occupied repository: a new one would need no blob checks at all.
+            push_image(src_registry.url, "occupant", "old", layers=1, seed="occupant")
+            occupied = await CopyEngine(client.repository).copy(
+                Reference.parse(f"{src_registry.host}/occupant:old"),
+                Reference.parse(f"{TARGET.host}/app:old"),
+            )
+            assert occupied.status == "copied", occupied.error
             stand_in.reset_counts()
 
             results = await CopyEngine(factory, max_images=1).copy_many(pairs)
