@@ -307,10 +307,13 @@ def run_out(run: RunRecord) -> RunOut:
 
 
 def task_out(task: TaskRecord, latest: RunRecord | None) -> TaskOut:
+    # A task's status is its latest run's. Taking it from ``latest`` (read with
+    # the runs) keeps a page's header and its run section from disagreeing when
+    # a run ends between the two reads.
     return TaskOut(
         id=task.id,
         name=task.name,
-        status=task.status.value,
+        status=latest.status.value if latest else task.status.value,
         source=source_label(task.parameters),
         destination=destination_label(task.parameters),
         # The reference's Engine Type column; every task here runs the same engine.
