@@ -13,7 +13,6 @@ tag is always pushed last, nothing is left partially tagged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -203,10 +202,13 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     try:
         error = await _copy_all(run_id, task.parameters, deps)
     except asyncio.CancelledError:
-        store.append_log(run_id, "WARNING", "stopped: in-flight copies abandoned, no tag moved")
-        with contextlib.suppress(FerryError):
+        # Whatever happens here, the run must still reach finish_run below.
+        try:
+            store.append_log(run_id, "WARNING", "stopped: in-flight copies abandoned, no tag moved")
             if store.get_run(run_id).status is not RunStatus.STOPPING:
                 store.request_stop(run_id)
+        except Exception:
+            log.exception("recording the stop of run %s", run_id)
     except FerryError as e:
         error = str(e)
         store.append_log(run_id, "ERROR", error)
