@@ -6,9 +6,10 @@ can run exactly what the command runs.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from imageferry.copy import (
 )
 from imageferry.copy.events import ProgressSink
 from imageferry.ecr.hosts import parse_registry_host
-from imageferry.errors import ConfigError
+from imageferry.errors import ConfigError, FerryError
 from imageferry.manifest import Platform
 from imageferry.reference import Reference
 from imageferry.registry import (
@@ -42,6 +43,7 @@ __all__ = [
     "credential_chain",
     "describe_planned",
     "ecr_aliases",
+    "ensure_ecr_repositories",
     "mirror_hosts",
     "planned_json",
     "repository_factory",
@@ -62,6 +64,9 @@ class CopyRequest:
     explicit: dict[str, Credentials] = field(repr=False)
     authfile: Path | None = None
     concurrency: int = 16
+    #: Create missing ECR destination repositories before copying (ECR refuses
+    #: pushes to a repository that does not exist).
+    create_repositories: bool = True
 
     @classmethod
     def build(
@@ -77,6 +82,7 @@ class CopyRequest:
         insecure: Sequence[str] = (),
         mirrors: Sequence[str] = (),
         concurrency: int = 16,
+        create_repositories: bool = True,
     ) -> CopyRequest:
         if multi_arch not in _MULTI_ARCH:
             raise ConfigError(f"--multi-arch must be one of {', '.join(_MULTI_ARCH)}")
@@ -109,7 +115,9 @@ class CopyRequest:
             platforms=wanted,
             include_foreign_layers=include_foreign_layers,
         )
-        return cls(tuple(pairs), options, config, explicit, authfile, concurrency)
+        return cls(
+            tuple(pairs), options, config, explicit, authfile, concurrency, create_repositories
+        )
 
 
 def mirror_hosts(config: RegistryConfig) -> dict[str, str]:
@@ -188,6 +196,9 @@ async def run_copy(
 ) -> tuple[list[ImageResult], dict[str, Any]]:
     """Copy every pair; the summary's ``wall_seconds`` is the whole run's elapsed time."""
     started = time.monotonic()
+    # Best effort: with only a login token (no AWS keys) the repository cannot be
+    # checked, yet pushing into an existing one works. A failed push says both.
+    unchecked = await ensure_ecr_repositories(request)
     async with build_client(request) as client:
         engine = CopyEngine(
             repository_factory(request, client), max_images=request.concurrency, events=progress
@@ -197,9 +208,51 @@ async def run_copy(
                 results = await engine.copy_many(request.pairs, request.options)
         else:
             results = await engine.copy_many(request.pairs, request.options)
+    results = [
+        replace(r, error=f"{r.error}; before that, {why}")
+        if r.status == "failed" and (why := unchecked.get((dst.registry, dst.repository)))
+        else r
+        for r, (_, dst) in zip(results, request.pairs, strict=True)
+    ]
     summary = summarize(results)
     summary["wall_seconds"] = round(time.monotonic() - started, 3)
     return results, summary
+
+
+async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str], str]:
+    """Create the missing ECR destination repositories; returns those it could not.
+
+    Uses the default AWS credential chain, as the ECR login does. Each failure
+    maps ``(registry, repository)`` to one line saying why.
+    """
+    wanted = sorted(
+        {
+            (dst.registry, dst.repository)
+            for _, dst in request.pairs
+            if parse_registry_host(dst.registry) is not None
+        }
+    )
+    if not request.create_repositories or not wanted:
+        return {}
+    from imageferry.ecr.client import ecr_client
+    from imageferry.ecr.repositories import RepositoryEnsurer
+
+    ensurers: dict[str, RepositoryEnsurer] = {}
+    for registry, _ in wanted:
+        target = parse_registry_host(registry)
+        assert target is not None
+        if registry not in ensurers:
+            ensurers[registry] = RepositoryEnsurer(ecr_client(target.region), target=target)
+
+    async def ensure(registry: str, repository: str) -> str | None:
+        try:
+            await ensurers[registry].ensure(repository)
+        except FerryError as e:
+            return f"creating the repository {registry}/{repository} failed: {e}"
+        return None
+
+    outcomes = await asyncio.gather(*(ensure(r, name) for r, name in wanted))
+    return {key: error for key, error in zip(wanted, outcomes, strict=True) if error}
 
 
 async def run_dry_run(request: CopyRequest) -> list[PlannedImage]:

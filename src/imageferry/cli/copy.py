@@ -109,6 +109,9 @@ def copy_command(
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Images in flight (16: fastest in bench/).")
     ] = 16,
+    create_repositories: Annotated[
+        bool, typer.Option(help="Create missing ECR destination repositories first.")
+    ] = True,
     dry_run: Annotated[bool, typer.Option(help="List what would be copied; change nothing.")] = (
         False
     ),
@@ -139,6 +142,7 @@ def copy_command(
             insecure=insecure_registry or [],
             mirrors=mirror or [],
             concurrency=concurrency,
+            create_repositories=create_repositories,
         )
     except FerryError as e:
         raise _fail(str(e), 2) from None

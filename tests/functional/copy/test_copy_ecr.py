@@ -282,3 +282,52 @@ async def test_a_new_repository_needs_no_blob_checks_at_all(
     assert ecr.call_counts[BATCH] == 0
     assert heads(client) == 1  # only the destination tag, for the skip check
     assert served_digest(front, "fresh/app:v1") == pushed.digest
+
+
+def test_ferry_copy_creates_a_missing_ecr_repository(
+    ecr: EcrStandIn,  # noqa: F811
+    front: str,
+    src_registry: LocalRegistry,
+) -> None:
+    pushed = push_image(src_registry.url, "tool", "1")
+    mirror = f"{TARGET.host}={front}"
+    source = f"{src_registry.host}/tool:1"
+
+    refused = ferry("copy", "-q", "--no-create-repositories", "--mirror", mirror,
+                    source, f"{TARGET.host}/kept/out:1")  # fmt: skip
+    assert refused.returncode == 1
+    assert "kept/out" in refused.stderr  # the push is refused: the repository is missing
+
+    done = ferry("copy", "-o", "json", "--mirror", mirror, source, f"{TARGET.host}/team/tool:1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["copied"] == 1
+    names = [
+        r["repositoryName"]
+        for r in ecr_client(TARGET.region).describe_repositories(registryId=TARGET.account_id)[
+            "repositories"
+        ]
+    ]
+    assert "team/tool" in names and "kept/out" not in names
+    assert served_digest(front, "team/tool:1") == pushed.digest
+
+
+def test_without_aws_keys_a_missing_repository_fails_with_both_reasons(
+    ecr: EcrStandIn,  # noqa: F811
+    front: str,
+    src_registry: LocalRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    push_image(src_registry.url, "tool", "4")
+    user, token = ecr_login(TARGET)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    done = ferry("copy", "-q", "--dest-creds", f"{user}:{token}",
+                 "--mirror", f"{TARGET.host}={front}",
+                 f"{src_registry.host}/tool:4", f"{TARGET.host}/absent/tool:4")  # fmt: skip
+
+    assert done.returncode == 1
+    line = done.stderr.strip().splitlines()[-1]
+    assert "absent/tool" in line and "creating the repository" in line
+    assert "credentials" in line
+    assert token not in done.stdout + done.stderr
