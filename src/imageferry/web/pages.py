@@ -22,7 +22,7 @@ from imageferry.store.status import ImageStatus, TaskStatus
 from imageferry.tasks.params import PARAMETER_TABLE, TaskSpecError
 from imageferry.web.charts import Finished, bar_chart, human_bytes, line_chart, run_series
 from imageferry.web.console import Console, console_of
-from imageferry.web.schemas import task_out
+from imageferry.web.schemas import TaskOut, task_out
 from imageferry.web.security import Principal, page_user
 from imageferry.web.wizard import WIZARD_STEPS, form_parameters, initial_values
 
@@ -176,16 +176,13 @@ def task_detail(
     q: str = "",
     status: str = "",
 ) -> HTMLResponse:
-    task = console.service.get_task(task_id)
-    context = _run_context(console, task_id, run, q, status)
-    runs = context["runs"]
-    latest = runs[0] if isinstance(runs, list) and runs else None
+    task, context = _task_context(console, task_id, run, q, status)
     return render(
         request,
         console,
         user,
         "task.html",
-        task=task_out(task, latest),
+        task=task,
         table={p.name: p for p in PARAMETER_TABLE},
         **context,
     )
@@ -202,11 +199,19 @@ def task_live(
     status: str = "",
 ) -> HTMLResponse:
     """The run section of the detail page alone, for the page's live refresh."""
+    task, context = _task_context(console, task_id, run, q, status)
+    return render(request, console, user, "_run.html", task=task, **context)
+
+
+def _task_context(
+    console: Console, task_id: str, run: str, q: str, status: str
+) -> tuple[TaskOut, dict[str, object]]:
+    """The task (its status the latest run's) and the selected run's context."""
     task = console.service.get_task(task_id)
     context = _run_context(console, task_id, run, q, status)
     runs = context["runs"]
     latest = runs[0] if isinstance(runs, list) and runs else None
-    return render(request, console, user, "_run.html", task=task_out(task, latest), **context)
+    return task_out(task, latest), context
 
 
 @router.post("/tasks/{task_id}/{action}")
