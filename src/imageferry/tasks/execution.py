@@ -232,6 +232,20 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     return finished
 
 
+def _fail_unit(store: Store, unit: WorkUnit, error: str) -> None:
+    """Record a unit that failed before any copy was attempted (one attempt)."""
+    metrics.record_image("failed")
+    store.record_image_result(
+        unit.run_id,
+        source=unit.source,
+        destination=unit.destination,
+        unit_key=unit.key,
+        status=ImageStatus.FAILED,
+        attempts=1,
+        error=error,
+    )
+
+
 async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunDependencies) -> str:
     store = deps.store
     spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
@@ -255,16 +269,7 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
         # Named by the user but matching nothing: a failure, not a quiet no-op.
         for unit, pair in zip(missing, selection.missing, strict=True):
             error = _missing_error(pair)
-            metrics.record_image("failed")
-            store.record_image_result(
-                run_id,
-                source=unit.source,
-                destination=unit.destination,
-                unit_key=unit.key,
-                status=ImageStatus.FAILED,
-                attempts=1,
-                error=error,
-            )
+            _fail_unit(store, unit, error)
             store.append_log(run_id, "ERROR", f"failed {unit.source}: {error}")
         failed_repos = await _ensure_repositories(store, run_id, conns, pairs)
         runnable: list[tuple[int, ImagePair]] = []
@@ -273,17 +278,7 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
             if problem is None:
                 runnable.append((index, pair))
                 continue
-            unit = units[index]
-            metrics.record_image("failed")
-            store.record_image_result(
-                run_id,
-                source=unit.source,
-                destination=unit.destination,
-                unit_key=unit.key,
-                status=ImageStatus.FAILED,
-                attempts=1,
-                error=problem,
-            )
+            _fail_unit(store, units[index], problem)
         sink = _RunSink(store, run_id, [units[i] for i, _ in runnable])
         engine = CopyEngine(
             conns.repository,
