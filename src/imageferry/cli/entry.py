@@ -1,0 +1,45 @@
+"""The ``ferry`` executable: hand ``ferry copy`` to the command server when one runs.
+
+Everything else, and ``copy`` when no server answers, runs in-process through
+:mod:`imageferry.cli.main`. After an in-process ``copy`` the launcher starts a
+server in the background so the next one starts warm (see
+:mod:`imageferry.cmdserver`); ``FERRY_COMMAND_SERVER=off`` turns both off.
+This module imports only the standard library before deciding.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["SERVED", "main"]
+
+#: Commands the server runs (what it preloads); others always run in-process.
+SERVED = frozenset({"copy"})
+
+
+def _server_socket(argv: list[str]) -> Path | None:
+    if not argv or argv[0] not in SERVED:
+        return None
+    from imageferry.cmdserver import paths
+
+    return paths.socket_path() if paths.enabled(os.environ) else None
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    path = _server_socket(argv)
+    if path is not None:
+        from imageferry.cmdserver import client
+
+        code = client.run(argv, path)
+        if code is not None:
+            sys.exit(code)
+    from imageferry.cli.main import app
+
+    try:
+        app(prog_name="ferry")
+    finally:
+        if path is not None:
+            client.spawn(path)

@@ -1,0 +1,162 @@
+"""The launcher side: hand a command to a running server, or say there is none.
+
+Imported before anything else when ``ferry copy`` starts, so it uses the
+standard library only. :func:`run` returns None whenever the command did not
+start in a worker (no server, a stale socket, a refused connection); the
+caller then runs it in-process. Once a worker has started the command, the
+launcher forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it and returns its
+exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from imageferry.cmdserver import paths, wire
+
+__all__ = ["ping", "run", "spawn", "stop"]
+
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+#: The variables a new server starts with: what its imports read, no secrets.
+_SERVER_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "FERRY_COMMAND_SERVER_IDLE")
+
+
+def _connect(path: Path) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def _stdio_open() -> bool:
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            return False
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def run(argv: Sequence[str], path: Path | None = None) -> int | None:
+    """Run ``ferry *argv`` in a worker; its exit status, or None when no worker started it."""
+    path = path or paths.socket_path()
+    if path is None or not _stdio_open():
+        return None
+    sock = _connect(path)
+    if sock is None:
+        return None
+    with sock:
+        request: dict[str, Any] = {
+            "argv": list(argv),
+            "env": dict(os.environ),
+            "cwd": os.getcwd(),
+            "umask": _umask(),
+        }
+        try:
+            # The server reads only the first message; the worker it forks reads
+            # the second, so the environment never passes through the server.
+            wire.send(sock, {"op": "run"})
+            wire.send(sock, request, fds=(0, 1, 2))
+            started, _ = wire.receive(sock)
+        except (OSError, wire.ProtocolError):
+            return None  # the worker never started: safe to run in-process
+        pid = int(started["pid"])
+
+        def forward(signum: int, _frame: FrameType | None) -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+        previous = {s: signal.signal(s, forward) for s in _FORWARDED}
+        try:
+            while True:
+                try:
+                    done, _ = wire.receive(sock)
+                    break
+                except InterruptedError:
+                    continue
+                except (OSError, wire.ProtocolError):
+                    print(
+                        "ferry: error: the command server's worker ended without an exit "
+                        "status; set FERRY_COMMAND_SERVER=off to run in-process",
+                        file=sys.stderr,
+                    )
+                    return 1
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return int(done.get("exit", 1))
+
+
+def spawn(path: Path | None = None) -> bool:
+    """Start a server in the background for the next command; never waits for it."""
+    import subprocess  # only when starting one: the launcher's imports are its start-up
+
+    path = path or paths.socket_path()
+    if path is None:
+        return False
+    running = _connect(path)
+    if running is not None:
+        running.close()
+        return False
+    env = {k: v for k, v in os.environ.items() if k in _SERVER_ENV or k.startswith("LC_")}
+    env.update(
+        (k, v)
+        for k, v in os.environ.items()
+        if k.startswith("PYTHON") or k in ("SSL_CERT_FILE", "SSL_CERT_DIR", "AIOHTTP_NO_EXTENSIONS")
+    )
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "imageferry.cmdserver.server", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+            cwd="/",
+        )
+    except OSError:
+        return False
+    return True
+
+
+def _ask(op: str, path: Path | None) -> dict[str, Any] | None:
+    path = path or paths.socket_path()
+    if path is None:
+        return None
+    sock = _connect(path)
+    if sock is None:
+        return None
+    with sock:
+        try:
+            wire.send(sock, {"op": op})
+            return wire.receive(sock)[0]
+        except (OSError, wire.ProtocolError):
+            return None
+
+
+def ping(path: Path | None = None) -> dict[str, Any] | None:
+    """The server's status (``pid``, ``served``, ``idle_seconds``), or None when none answers."""
+    return _ask("ping", path)
+
+
+def stop(path: Path | None = None) -> bool:
+    """Ask the server to exit once its running commands finish; True when one answered."""
+    return _ask("stop", path) is not None

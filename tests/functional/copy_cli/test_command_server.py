@@ -1,0 +1,243 @@
+"""``ferry copy`` through the command server, as a user runs it twice in a row.
+
+Each test gets its own private runtime directory (``XDG_RUNTIME_DIR``), so its
+server is its own; the fixture stops it afterwards. What a user checks: the
+second run is served by the server (``ferry command-server status`` counts it)
+and behaves exactly as an in-process run: output, exit status, the
+environment, the working directory, stdin, credentials, and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from imageferry.sandbox import LocalRegistry
+from imageferry.sandbox.images import push_image, push_large_image
+from imageferry.sandbox.skopeo import inspect_digest
+
+FERRY = str(Path(sys.executable).parent / "ferry")
+
+
+class Launcher:
+    """Runs ``ferry`` with the command server on, in a runtime directory of its own."""
+
+    def __init__(self, runtime: Path) -> None:
+        self.env = {
+            **os.environ,
+            "FERRY_COMMAND_SERVER": "on",
+            "FERRY_COMMAND_SERVER_IDLE": "60",
+            "XDG_RUNTIME_DIR": str(runtime),
+        }
+        self.runtime = runtime
+
+    def __call__(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        cwd: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [FERRY, *args],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            cwd=cwd,
+            env={**self.env, **(extra_env or {})},
+            timeout=120,
+        )
+
+    def served(self) -> int:
+        """Commands the running server has served (fails when none runs)."""
+        status = self("command-server", "status", "--wait", "20")
+        assert status.returncode == 0, status.stdout + status.stderr
+        return int(status.stdout.split(", ")[1].split()[0])
+
+    def sockets(self) -> list[Path]:
+        return sorted((self.runtime / "imageferry").glob("cmd-*.sock"))
+
+
+@pytest.fixture
+def launcher() -> Iterator[Launcher]:
+    # Short: a Unix socket's path must fit in 108 bytes, pytest's tmp_path may not.
+    runtime = Path(tempfile.mkdtemp(prefix="ferry-rt-", dir="/tmp"))
+    launch = Launcher(runtime)
+    yield launch
+    launch("command-server", "stop")
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def tag_digest(registry: LocalRegistry, repo: str, tag: str) -> str | None:
+    r = httpx.head(
+        f"{registry.url}/v2/{repo}/manifests/{tag}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    return r.headers["docker-content-digest"] if r.status_code == 200 else None
+
+
+def test_second_run_is_served_and_behaves_like_the_first(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    image = push_image(src_registry.url, "team/app", "v1")
+    pair = [f"{src_registry.host}/team/app:v1", f"{dst_registry.host}/team/app:v1"]
+
+    first = launcher("copy", "-o", "json", *pair)
+    assert first.returncode == 0, first.stderr
+    assert [i["status"] for i in json.loads(first.stdout)["images"]] == ["copied"]
+    # The in-process run started a server for the next one.
+    before = launcher.served()
+
+    again = launcher("copy", "-o", "json", *pair)
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert [i["status"] for i in doc["images"]] == ["skipped"]
+    assert doc["images"][0]["digest"] == image.digest
+    assert launcher.served() == before + 1
+    assert inspect_digest(f"{dst_registry.host}/team/app:v1") == image.digest
+
+
+def test_served_runs_take_cwd_stdin_and_report_errors(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    for tag in ("a", "b"):
+        push_image(src_registry.url, "svc", tag, seed=tag)
+    launcher("copy", "--help")  # any `copy` starts the server
+    served = launcher.served()
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "pairs.txt").write_text(f"{src_registry.host}/svc:a {dst_registry.host}/svc:a\n")
+    relative = launcher("copy", "--from-file", "pairs.txt", cwd=work)
+    assert relative.returncode == 0, relative.stderr
+    assert "1 copied, 0 skipped, 0 failed" in relative.stdout
+
+    piped = launcher(
+        "copy", "-f", "-", stdin=f"{src_registry.host}/svc:b {dst_registry.host}/svc:b"
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert "1 copied" in piped.stdout
+
+    bad = launcher("copy", "Not::valid", f"{dst_registry.host}/x:1")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert bad.stderr.startswith("ferry: error: invalid image reference 'Not::valid'")
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+    missing = launcher("copy", f"{src_registry.host}/svc:nope", f"{dst_registry.host}/svc:nope")
+    assert missing.returncode == 1
+    assert "manifest unknown (404 MANIFEST_UNKNOWN)" in missing.stderr
+    assert tag_digest(dst_registry, "svc", "nope") is None
+
+    assert launcher.served() == served + 4
+    assert tag_digest(dst_registry, "svc", "a") and tag_digest(dst_registry, "svc", "b")
+
+
+def test_served_run_uses_the_callers_environment_for_credentials(
+    launcher: Launcher, basic_registry: LocalRegistry, dst_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    user, password = next(iter(basic_registry.users.items()))
+    image = push_image(basic_registry.url, "private/app", "v1", auth=(user, password))
+    pair = [f"{basic_registry.host}/private/app:v1", f"{dst_registry.host}/private/app:v1"]
+    empty = tmp_path / "no-creds"
+    empty.mkdir()
+    (empty / "config.json").write_text("{}")
+
+    refused = launcher("copy", *pair, extra_env={"DOCKER_CONFIG": str(empty)})
+    assert refused.returncode == 1
+    served = launcher.served()
+
+    # Same server, another environment: this caller's DOCKER_CONFIG has the login.
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (creds / "config.json").write_text(
+        json.dumps({"auths": {basic_registry.host: {"auth": token}}})
+    )
+    allowed = launcher("copy", *pair, extra_env={"DOCKER_CONFIG": str(creds)})
+    assert allowed.returncode == 0, allowed.stderr
+    assert launcher.served() == served + 1
+    assert tag_digest(dst_registry, "private/app", "v1") == image.digest
+
+
+def test_ctrl_c_reaches_the_worker_and_nothing_is_tagged(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    push_large_image(src_registry.url, "big/layer", "v1", layer_size=768 << 20)
+    launcher("copy", "--help")
+    served = launcher.served()
+    proc = subprocess.Popen(
+        [FERRY, "copy", "-q", f"{src_registry.host}/big/layer:v1", f"{dst_registry.host}/big:v1"],
+        env=launcher.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    uploads = dst_registry.data_dir / "docker/registry/v2/repositories/big/_uploads"
+    deadline = time.monotonic() + 60
+    while not (uploads.exists() and any(uploads.iterdir())):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the upload never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0, err
+    assert tag_digest(dst_registry, "big", "v1") is None
+    # The worker ran it (the launcher only relayed the signal) and is gone.
+    assert launcher.served() == served + 1
+
+
+def test_no_private_directory_means_in_process(
+    tmp_path: Path, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / "imageferry").mkdir(parents=True)
+    (shared / "imageferry").chmod(0o777)
+    image = push_image(src_registry.url, "app", "v1")
+    launch = Launcher(shared)
+    result = launch("copy", f"{src_registry.host}/app:v1", f"{dst_registry.host}/app:v1")
+    assert result.returncode == 0, result.stderr
+    assert tag_digest(dst_registry, "app", "v1") == image.digest
+    assert launch.sockets() == []
+    status = launch("command-server", "status")
+    assert status.returncode == 1
+    assert "not used" in status.stdout
+
+
+def test_idle_server_exits_and_removes_its_socket(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    launcher.env["FERRY_COMMAND_SERVER_IDLE"] = "1"
+    push_image(src_registry.url, "app", "v1")
+    launcher("copy", f"{src_registry.host}/app:v1", f"{dst_registry.host}/app:v1")
+    launcher.served()
+    deadline = time.monotonic() + 30
+    while launcher.sockets():
+        assert time.monotonic() < deadline, "the idle server did not exit"
+        time.sleep(0.1)
+    assert launcher("command-server", "status").returncode == 1
+
+
+def test_off_switch_and_stop(launcher: Launcher, src_registry: LocalRegistry) -> None:
+    launcher("copy", "--help")
+    launcher.served()
+    off = launcher("command-server", "status", extra_env={"FERRY_COMMAND_SERVER": "off"})
+    assert off.returncode == 1 and "off" in off.stdout
+    assert launcher("command-server", "stop").stdout.strip() == "stopping"
+    deadline = time.monotonic() + 30
+    while launcher.sockets():
+        assert time.monotonic() < deadline, "the server did not stop"
+        time.sleep(0.1)
+    assert launcher("command-server", "stop").stdout.strip() == "no command server running"
