@@ -3,15 +3,21 @@
 Builds a fleet (>= 30 tags over >= 10 repositories, nested paths, shared base
 layers, multi-arch indexes, ~200 MB) in a loopback registry on tmpfs, then:
 
-1. cold copy of the whole fleet: ``ferry copy --from-file`` vs per-image
-   ``skopeo copy --all`` (names match) and ``skopeo sync --all`` (unscoped: it keeps only
-   the last path component, distinct in this fleet);
-2. warm re-run when nothing changed;
+1. cold copy of the whole fleet into an empty registry: ``ferry copy --from-file``
+   (no command server running) vs per-image ``skopeo copy --all`` (names match) and
+   ``skopeo sync --all`` (unscoped: it keeps only the last path component, distinct in
+   this fleet);
+2. warm re-run when nothing changed: ``ferry copy`` as a user's next run gets it (the
+   first run started the command server) and, for comparison, in-process
+   (``FERRY_COMMAND_SERVER=off``);
 3. peak RSS copying one image with a >= 1 GiB layer;
 4. the HTTP stack: CPU seconds to stream one large blob with aiohttp vs httpx;
 5. image concurrency sweep for ``ferry copy`` (how the default was chosen).
 
-Usage: .venv/bin/python bench/bench_copy.py [--fleet-mb 200] [--large-mb 1024]
+Cold and warm are measured ``--repeat`` times (3), each time into fresh destination
+registries, and each tool's median run is reported; the min and max are in the JSON.
+
+Usage: .venv/bin/python bench/bench_copy.py [--fleet-mb 200] [--large-mb 1024] [--repeat 3]
 Results: a table on stdout and JSON in bench/results/.
 """
 
@@ -21,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,14 +55,20 @@ _LAUNCHER = (
 )
 
 
-def run_measured(argv: Sequence[str], *, rss: bool = False) -> tuple[float, int]:
+#: ferry's environment: a private runtime directory for its command server.
+FERRY_ENV: dict[str, str] = dict(os.environ)
+
+
+def run_measured(
+    argv: Sequence[str], *, rss: bool = False, env: dict[str, str] | None = None
+) -> tuple[float, int]:
     """Run a command; return (wall seconds, its peak RSS in KiB, or 0 unless ``rss``).
 
     Timing runs the command directly, so no launcher start-up is counted.
     """
     launch = [sys.executable, "-S", "-c", _LAUNCHER, *argv] if rss else list(argv)
     started = time.monotonic()
-    proc = subprocess.run(launch, capture_output=True, text=True)
+    proc = subprocess.run(launch, capture_output=True, text=True, env=env)
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(
@@ -90,12 +103,43 @@ def accounted(fn: Callable[[], object], registries: Sequence[LocalRegistry]) -> 
 
 
 def ferry_copy(
-    pairs_file: Path, concurrency: int | None = None, *, rss: bool = False
+    pairs_file: Path,
+    concurrency: int | None = None,
+    *,
+    rss: bool = False,
+    server: bool = True,
 ) -> tuple[float, int]:
     argv = [FERRY, "copy", "--from-file", str(pairs_file), "--quiet"]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
-    return run_measured(argv, rss=rss)
+    env = {**FERRY_ENV, "FERRY_COMMAND_SERVER": "on" if server else "off"}
+    return run_measured(argv, rss=rss, env=env)
+
+
+def command_server(action: str) -> None:
+    """``ferry command-server stop``, or ``status --wait`` until the one a run started is up."""
+    argv = [FERRY, "command-server", action] + (["--wait", "30"] if action == "status" else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, env=FERRY_ENV)
+    if action == "status" and proc.returncode != 0:
+        raise SystemExit(f"the command server did not start: {proc.stdout} {proc.stderr}")
+    if action == "stop":
+        # Wait until it has gone, so no cold run finds it.
+        while (
+            subprocess.run([*argv[:2], "status"], capture_output=True, env=FERRY_ENV).returncode
+            == 0
+        ):
+            time.sleep(0.05)
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The median run by wall time, with the spread of all runs."""
+    ordered = sorted(runs, key=lambda r: r["wall"])
+    return {
+        **ordered[len(ordered) // 2],
+        "min": ordered[0]["wall"],
+        "max": ordered[-1]["wall"],
+        "runs": len(runs),
+    }
 
 
 def skopeo_each(pairs: Sequence[tuple[str, str]]) -> float:
@@ -170,9 +214,51 @@ def main() -> None:
     parser.add_argument("--fleet-mb", type=float, default=200)
     parser.add_argument("--large-mb", type=int, default=1024)
     parser.add_argument("--sweep", default="1,4,8,16", help="ferry --concurrency values")
+    parser.add_argument("--repeat", type=int, default=3, help="cold/warm runs per tool")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
 
+    # Short: the command server's socket path must fit in a Unix socket address.
+    runtime = Path(tempfile.mkdtemp(prefix="ferry-bench-", dir="/tmp"))
+    FERRY_ENV["XDG_RUNTIME_DIR"] = str(runtime)
+    try:
+        run_bench(args, report)
+    finally:
+        command_server("stop")
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def one_round(
+    source: LocalRegistry,
+    refs: Sequence[str],
+    work: Path,
+    runs: dict[str, dict[str, list[dict[str, float]]]],
+) -> None:
+    """Cold, then warm, for each tool into fresh destination registries."""
+    with LocalRegistry() as d_ferry, LocalRegistry() as d_skopeo, LocalRegistry() as d_sync:
+        pairs_file = work / "pairs.txt"
+        pairs_file.write_text("".join(f"{source.host}/{r} {d_ferry.host}/{r}\n" for r in refs))
+        sk_pairs = [(f"{source.host}/{r}", f"{d_skopeo.host}/{r}") for r in refs]
+        measures: dict[str, tuple[Callable[[], object], LocalRegistry]] = {
+            "ferry": (lambda: ferry_copy(pairs_file), d_ferry),
+            "skopeo_copy_each": (lambda: skopeo_each(sk_pairs), d_skopeo),
+            "skopeo_sync": (lambda: skopeo_sync(source, refs, d_sync.host, work), d_sync),
+        }
+        command_server("stop")
+        for name, (fn, dest) in measures.items():
+            runs["cold"][name].append(accounted(fn, [source, dest]))
+            if name == "ferry":
+                # The cold run started a server; let it finish loading before
+                # skopeo is measured on the same two cores.
+                command_server("status")
+        for name, (fn, dest) in measures.items():
+            runs["warm"][name].append(accounted(fn, [source, dest]))
+        runs["warm"]["ferry_in_process"].append(
+            accounted(lambda: ferry_copy(pairs_file, server=False), [source, d_ferry])
+        )
+
+
+def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp, LocalRegistry() as source:
         work = Path(tmp)
         t = timed(
@@ -187,33 +273,31 @@ def main() -> None:
         )
         report["fleet"] = {"tags": len(refs), "repositories": len(repos), "mb": args.fleet_mb}
 
-        with LocalRegistry() as d_ferry, LocalRegistry() as d_skopeo, LocalRegistry() as d_sync:
-            pairs_file = work / "pairs.txt"
-            pairs_file.write_text("".join(f"{source.host}/{r} {d_ferry.host}/{r}\n" for r in refs))
-            sk_pairs = [(f"{source.host}/{r}", f"{d_skopeo.host}/{r}") for r in refs]
-            tools: dict[str, tuple[Callable[[], object], LocalRegistry]] = {
-                "ferry": (lambda: ferry_copy(pairs_file), d_ferry),
-                "skopeo_copy_each": (lambda: skopeo_each(sk_pairs), d_skopeo),
-                "skopeo_sync": (lambda: skopeo_sync(source, refs, d_sync.host, work), d_sync),
-            }
-            for phase in ("cold", "warm"):
-                report[phase] = {
-                    name: accounted(fn, [source, dest]) for name, (fn, dest) in tools.items()
-                }
+        tools = ("ferry", "skopeo_copy_each", "skopeo_sync")
+        runs: dict[str, dict[str, list[dict[str, float]]]] = {
+            "cold": {t: [] for t in tools},
+            "warm": {t: [] for t in (*tools, "ferry_in_process")},
+        }
+        for _ in range(args.repeat):
+            one_round(source, refs, work, runs)
+        for phase, by_tool in runs.items():
+            report[phase] = {name: median_run(r) for name, r in by_tool.items()}
+        print("cold and warm measured", flush=True)
 
         sweep: dict[str, float] = {}
         for c in (int(x) for x in args.sweep.split(",") if x):
             with LocalRegistry() as dest:
                 f = work / f"pairs-{c}.txt"
                 f.write_text("".join(f"{source.host}/{r} {dest.host}/{r}\n" for r in refs))
-                sweep[str(c)] = round(ferry_copy(f, c)[0], 3)
+                sweep[str(c)] = round(ferry_copy(f, c, server=False)[0], 3)
         report["concurrency_sweep"] = sweep
 
         large = push_large_image(source.url, "big/layer", "v1", layer_size=args.large_mb << 20)
         with LocalRegistry() as d1, LocalRegistry() as d2:
             one = work / "large.txt"
             one.write_text(f"{source.host}/big/layer:v1 {d1.host}/big/layer:v1\n")
-            large_ferry_s, large_ferry_rss = ferry_copy(one, rss=True)
+            # In-process: the RSS measured must be the process doing the copy.
+            large_ferry_s, large_ferry_rss = ferry_copy(one, rss=True, server=False)
             large_skopeo_s, large_skopeo_rss = run_measured(
                 [
                     "skopeo",
@@ -241,6 +325,9 @@ def main() -> None:
         for phase in ("cold", "warm")
         for peer in ("skopeo_copy_each", "skopeo_sync")
     }
+    report["ratios"]["warm_in_process_vs_skopeo_copy_each"] = round(
+        report["warm"]["skopeo_copy_each"]["wall"] / report["warm"]["ferry_in_process"]["wall"], 2
+    )
     print()
     print("| measure | ferry | skopeo copy (each) | skopeo sync | skopeo / ferry |")
     print("|---|---|---|---|---|")
@@ -260,6 +347,16 @@ def main() -> None:
             )
             + " | |"
         )
+    own = report["warm"]["ferry_in_process"]
+    print(
+        f"| warm re-run, in-process (FERRY_COMMAND_SERVER=off): wall | {own['wall']:.2f} s | "
+        f"| | {report['ratios']['warm_in_process_vs_skopeo_copy_each']}x |"
+    )
+    print(
+        f"| medians of {args.repeat} runs; ferry cold/warm min-max | "
+        f"{report['cold']['ferry']['min']:.2f}-{report['cold']['ferry']['max']:.2f} s / "
+        f"{report['warm']['ferry']['min']:.2f}-{report['warm']['ferry']['max']:.2f} s | | | |"
+    )
     lg = report["large"]
     print(
         f"| {lg['layer_mb']} MiB layer: time | {lg['ferry_seconds']:.2f} s | "
