@@ -68,6 +68,10 @@ def run(argv: Sequence[str], path: Path | None = None) -> int | None:
             "env": dict(os.environ),
             "cwd": os.getcwd(),
             "umask": _umask(),
+            # What this interpreter chose for its streams (locale, PYTHONIOENCODING).
+            "encodings": [
+                getattr(f, "encoding", None) for f in (sys.stdin, sys.stdout, sys.stderr)
+            ],
         }
         try:
             # The server reads only the first message; the worker it forks reads

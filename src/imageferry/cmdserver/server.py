@@ -160,13 +160,14 @@ class Server:
             wire.send(conn, message)
 
 
-def _stdio(fd: int) -> TextIO:
+def _stdio(fd: int, encoding: str | None) -> TextIO:
+    """A text stream on ``fd`` as the launcher's interpreter would have made it."""
     if fd == 0:
-        return open(fd, closefd=False)
+        return open(fd, encoding=encoding, closefd=False)
     # Line-buffered on a terminal, like the interpreter's own streams.
     buffering = 1 if os.isatty(fd) else -1
     errors = "backslashreplace" if fd == 2 else None
-    return open(fd, "w", closefd=False, buffering=buffering, errors=errors)
+    return open(fd, "w", encoding=encoding, closefd=False, buffering=buffering, errors=errors)
 
 
 def _take_request(conn: socket.socket) -> list[str]:
@@ -180,7 +181,8 @@ def _take_request(conn: socket.socket) -> list[str]:
     os.umask(int(request["umask"]))
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in request["env"].items()})
-    sys.stdin, sys.stdout, sys.stderr = _stdio(0), _stdio(1), _stdio(2)
+    encodings = request.get("encodings") or [None, None, None]
+    sys.stdin, sys.stdout, sys.stderr = (_stdio(fd, encodings[fd]) for fd in (0, 1, 2))
     return [str(a) for a in request["argv"]]
 
 
