@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 __all__ = ["SERVED", "main"]
 
@@ -19,7 +18,7 @@ __all__ = ["SERVED", "main"]
 SERVED = frozenset({"copy"})
 
 
-def _server_socket(argv: list[str]) -> Path | None:
+def _server_socket(argv: list[str]) -> str | None:
     if not argv or argv[0] not in SERVED:
         return None
     from imageferry.cmdserver import paths

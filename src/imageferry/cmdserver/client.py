@@ -10,17 +10,19 @@ exit status.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from types import FrameType
-from typing import Any
 
 from imageferry.cmdserver import paths, wire
+
+# Annotations only: importing typing would add to the launcher's start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+    from typing import Any
 
 __all__ = ["ping", "run", "spawn", "stop"]
 
@@ -29,10 +31,10 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _SERVER_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "FERRY_COMMAND_SERVER_IDLE")
 
 
-def _connect(path: Path) -> socket.socket | None:
+def _connect(path: str) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(str(path))
+        sock.connect(path)
     except OSError:
         sock.close()
         return None
@@ -54,7 +56,7 @@ def _umask() -> int:
     return mask
 
 
-def run(argv: Sequence[str], path: Path | None = None) -> int | None:
+def run(argv: Sequence[str], path: str | None = None) -> int | None:
     """Run ``ferry *argv`` in a worker; its exit status, or None when no worker started it."""
     path = path or paths.socket_path()
     if path is None or not _stdio_open():
@@ -84,8 +86,10 @@ def run(argv: Sequence[str], path: Path | None = None) -> int | None:
         pid = int(started["pid"])
 
         def forward(signum: int, _frame: FrameType | None) -> None:
-            with contextlib.suppress(ProcessLookupError):
+            try:  # noqa: SIM105 - contextlib costs the launcher an import
                 os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
         previous = {s: signal.signal(s, forward) for s in _FORWARDED}
         try:
@@ -108,7 +112,7 @@ def run(argv: Sequence[str], path: Path | None = None) -> int | None:
         return int(done.get("exit", 1))
 
 
-def spawn(path: Path | None = None) -> bool:
+def spawn(path: str | None = None) -> bool:
     """Start a server in the background for the next command; never waits for it."""
     import subprocess  # only when starting one: the launcher's imports are its start-up
 
@@ -127,7 +131,7 @@ def spawn(path: Path | None = None) -> bool:
     )
     try:
         subprocess.Popen(
-            [sys.executable, "-m", "imageferry.cmdserver.server", str(path)],
+            [sys.executable, "-m", "imageferry.cmdserver.server", path],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -141,7 +145,7 @@ def spawn(path: Path | None = None) -> bool:
     return True
 
 
-def _ask(op: str, path: Path | None) -> dict[str, Any] | None:
+def _ask(op: str, path: str | None) -> dict[str, Any] | None:
     path = path or paths.socket_path()
     if path is None:
         return None
@@ -156,11 +160,11 @@ def _ask(op: str, path: Path | None) -> dict[str, Any] | None:
             return None
 
 
-def ping(path: Path | None = None) -> dict[str, Any] | None:
+def ping(path: str | None = None) -> dict[str, Any] | None:
     """The server's status (``pid``, ``served``, ``idle_seconds``), or None when none answers."""
     return _ask("ping", path)
 
 
-def stop(path: Path | None = None) -> bool:
+def stop(path: str | None = None) -> bool:
     """Ask the server to exit once its running commands finish; True when one answered."""
     return _ask("stop", path) is not None

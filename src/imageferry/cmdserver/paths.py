@@ -16,11 +16,10 @@ server is not used at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
-from pathlib import Path
+import zlib
 
 __all__ = [
     "IDLE_SECONDS",
@@ -41,7 +40,9 @@ IDLE_SECONDS = 600.0
 _OFF = frozenset({"0", "off", "false", "no"})
 #: Environment variables whose values a server fixed at import time.
 _IMPORT_TIME_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "AIOHTTP_NO_EXTENSIONS")
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# Paths are plain strings here: pathlib would cost the launcher more to import
+# than everything else it does.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 def enabled(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
@@ -58,9 +59,9 @@ def idle_seconds(environ: os._Environ[str] | dict[str, str] = os.environ) -> flo
     return value if value > 0 else IDLE_SECONDS
 
 
-def _newest_source(root: Path) -> int:
+def _newest_source(root: str) -> int:
     newest = 0
-    pending = [str(root)]
+    pending = [root]
     while pending:
         with os.scandir(pending.pop()) as entries:
             for entry in entries:
@@ -74,7 +75,7 @@ def _newest_source(root: Path) -> int:
 
 def fingerprint(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
     """A short hash naming the server this interpreter, code and environment may use."""
-    parts = [sys.executable, sys.version, str(_PACKAGE_ROOT), str(_newest_source(_PACKAGE_ROOT))]
+    parts = [sys.executable, sys.version, _PACKAGE_ROOT, str(_newest_source(_PACKAGE_ROOT))]
     for entry in sys.path:
         if entry.endswith("-packages"):
             try:
@@ -84,20 +85,24 @@ def fingerprint(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
     parts += sorted(
         f"{k}={v}" for k, v in environ.items() if k.startswith("PYTHON") or k in _IMPORT_TIME_VARS
     )
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    # A cache key, not a secret or a security boundary (the directory's mode is):
+    # CRC-32 twice over costs no import of OpenSSL, unlike hashlib.
+    data = "\0".join(parts).encode()
+    return f"{zlib.crc32(data):08x}{zlib.crc32(data[::-1]):08x}"
 
 
-def runtime_dir(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path | None:
+def runtime_dir(environ: os._Environ[str] | dict[str, str] = os.environ) -> str | None:
     """The user's private socket directory, created if missing; None when it is not private."""
     uid = os.getuid()
     base = environ.get("XDG_RUNTIME_DIR")
     path = (
-        Path(base) / "imageferry"
+        os.path.join(base, "imageferry")
         if base
-        else Path(environ.get("TMPDIR") or "/tmp") / f"imageferry-{uid}"
+        else os.path.join(environ.get("TMPDIR") or "/tmp", f"imageferry-{uid}")
     )
     try:
-        path.mkdir(mode=0o700, exist_ok=True)
+        if not os.path.isdir(path):
+            os.mkdir(path, 0o700)
         st = os.lstat(path)
     except OSError:
         return None
@@ -106,10 +111,10 @@ def runtime_dir(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path
     return path
 
 
-def socket_path(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path | None:
+def socket_path(environ: os._Environ[str] | dict[str, str] = os.environ) -> str | None:
     """The socket a launcher with this environment may use, or None when there is none."""
     directory = runtime_dir(environ)
     if directory is None:
         return None
-    path = directory / f"cmd-{fingerprint(environ)}.sock"
+    path = os.path.join(directory, f"cmd-{fingerprint(environ)}.sock")
     return path if len(os.fsencode(path)) <= MAX_SOCKET_PATH else None

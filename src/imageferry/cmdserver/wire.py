@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from collections.abc import Sequence
-from typing import Any
+
+# Annotations only: importing typing would add to the launcher's start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["MAX_MESSAGE", "ProtocolError", "receive", "send"]
 

@@ -45,8 +45,8 @@ def test_socket_lives_in_a_private_directory(short_dir: Path) -> None:
     env = {"XDG_RUNTIME_DIR": str(short_dir)}
     path = paths.socket_path(env)
     assert path is not None
-    assert path.parent == short_dir / "imageferry"
-    assert path.name == f"cmd-{paths.fingerprint(env)}.sock"
+    assert Path(path).parent == short_dir / "imageferry"
+    assert Path(path).name == f"cmd-{paths.fingerprint(env)}.sock"
     assert (short_dir / "imageferry").stat().st_mode & 0o777 == 0o700
 
 
@@ -59,7 +59,7 @@ def test_shared_directory_is_refused(tmp_path: Path) -> None:
 def test_without_xdg_runtime_dir_a_per_user_temp_directory(short_dir: Path) -> None:
     path = paths.socket_path({"TMPDIR": str(short_dir)})
     assert path is not None
-    assert path.parent == short_dir / f"imageferry-{os.getuid()}"
+    assert Path(path).parent == short_dir / f"imageferry-{os.getuid()}"
 
 
 def test_too_long_for_a_unix_socket(tmp_path: Path) -> None:
