@@ -29,6 +29,7 @@ from imageferry.copy.ledger import BlobLedger
 from imageferry.copy.options import CopyOptions
 from imageferry.copy.pipeline import BlobStreamer
 from imageferry.copy.plan import CopyPlan, ImagePlan, build_plan, select
+from imageferry.copy.pushes import ManifestPushes
 from imageferry.copy.result import ImageResult
 from imageferry.digest import Digest
 from imageferry.errors import (
@@ -77,6 +78,8 @@ class RunLimits:
     blob_slots: asyncio.Semaphore = field(init=False)
     #: Dry runs: (registry, digest) already counted as missing by an earlier image.
     planned: set[tuple[str, Digest]] = field(default_factory=set)
+    #: Manifests pushed by digest this run: images sharing one push it once.
+    manifests: ManifestPushes = field(default_factory=ManifestPushes)
 
     def __post_init__(self) -> None:
         self.blob_slots = asyncio.Semaphore(self.max_blobs)
@@ -313,9 +316,7 @@ class ImageCopy:
         await _all(self._copy_image_manifest(image, plan) for image in plan.images)
         for manifest in plan.pushes:
             if manifest.digest not in images and manifest is not plan.target:
-                await self._blame(
-                    dst_text, self.destination.put_manifest(str(manifest.digest), manifest)
-                )
+                await self._blame(dst_text, self._put_by_digest(manifest))
         await self._blame(dst_text, self.destination.put_manifest(self._dst_lookup, plan.target))
 
     async def _copy_image_manifest(self, image: ImagePlan, plan: CopyPlan) -> None:
@@ -329,6 +330,7 @@ class ImageCopy:
             else await self._blame(dst_text, self.destination.head_manifest(str(digest)))
         )
         if present is not None and present.digest == digest:
+            self.limits.manifests.record(self.destination, digest)
             # The registry only accepts a manifest once its blobs exist there.
             for blob in image.blobs:
                 self.limits.ledger.record(
@@ -345,7 +347,15 @@ class ImageCopy:
             await ledger.check_many(self.destination, image.blobs)
         await _all(self._copy_blob(blob) for blob in image.blobs)
         if image.manifest is not plan.target:
-            await self._blame(dst_text, self.destination.put_manifest(str(digest), image.manifest))
+            await self._blame(dst_text, self._put_by_digest(image.manifest))
+
+    async def _put_by_digest(self, manifest: RawManifest) -> None:
+        """Push a manifest by digest, once per destination repository per run."""
+        await self.limits.manifests.push_once(
+            self.destination,
+            manifest.digest,
+            lambda: self.destination.put_manifest(str(manifest.digest), manifest),
+        )
 
     async def _copy_blob(self, blob: Descriptor) -> None:
         async with self._image_slots:

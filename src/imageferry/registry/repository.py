@@ -32,6 +32,8 @@ __all__ = ["MIN_ECR_CHUNK", "Repository"]
 #: ECR rejects upload parts below 5 MiB except the last (UploadLayerPart).
 MIN_ECR_CHUNK = 5 * 1024 * 1024
 _OCTET = "application/octet-stream"
+#: distribution-spec "Error Codes": a manifest references a blob the registry lacks.
+_BLOB_UNKNOWN_TO_MANIFEST = "MANIFEST_BLOB_UNKNOWN"
 
 
 def _parse_digest(ref: str) -> Digest | None:
@@ -158,6 +160,15 @@ class Repository:
             raise DigestMismatch(str(expected), f"{expected.algorithm}:{actual}")
 
     async def put_manifest(self, ref: str, manifest: RawManifest) -> None:
+        """PUT ``manifest`` as ``ref`` (distribution-spec "Pushing Manifests").
+
+        A ``MANIFEST_BLOB_UNKNOWN`` refusal is retried a couple of times: the
+        copy pushes every blob and child manifest first, so the registry is
+        usually wrong for a moment rather than missing content. Distribution's
+        filesystem storage rewrites a link file by truncating it, then writing
+        it, so a manifest PUT that checks a blob or child while another client
+        pushes the same one again (a re-run in flight) can read it empty.
+        """
         response = await self._transport.request(
             self._registry,
             "PUT",
@@ -167,6 +178,7 @@ class Repository:
             headers={"Content-Type": manifest.media_type},
             body=manifest.body,
             ok=(201, 200),
+            transient_codes=(_BLOB_UNKNOWN_TO_MANIFEST,),
         )
         echoed = _parse_digest(response.headers.get("Docker-Content-Digest", ""))
         if echoed is not None and echoed.algorithm == "sha256" and echoed != manifest.digest:

@@ -9,8 +9,10 @@ Every registry request goes through :meth:`Transport.request` (body read) or
   copied within one registry cannot starve its own upload);
 - retries connection errors, 5xx and 429 with exponential backoff and jitter,
   honouring ``Retry-After`` (RFC 9110 section 10.2.3: seconds or an HTTP date),
-  and never 401/403/404 or other 4xx. A body given as an async iterator is
-  sent once: it cannot be replayed, so its caller decides what to do;
+  and never 401/403/404 or other 4xx, except a 4xx carrying an OCI error code
+  the caller names as transient (a few retries only). A body given as an
+  async iterator is sent once: it cannot be replayed, so its caller decides
+  what to do;
 - follows blob redirects itself, sending no registry ``Authorization`` to the
   storage host;
 - reports each exchange and retry to a :class:`~imageferry.registry.stats.StatsHook`.
@@ -46,7 +48,7 @@ from imageferry.registry.auth import (
 )
 from imageferry.registry.config import RegistryConfig
 from imageferry.registry.credentials import CredentialProvider, Credentials
-from imageferry.registry.errors import error_for_response
+from imageferry.registry.errors import error_for_response, parse_error_body
 from imageferry.registry.stats import RegistryStats, StatsHook
 
 __all__ = [
@@ -62,6 +64,9 @@ Body = bytes | AsyncIterator[bytes] | None
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_ERROR_BODY = 64 * 1024
 _USER_AGENT = f"imageferry/{__version__}"
+#: Retries of a 4xx with a transient code: such an answer is usually a real
+#: error, so it may delay that error's report by a second or so, no more.
+_TRANSIENT_CODE_RETRIES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,10 +232,14 @@ class Transport:
         ok: Collection[int] = (200,),
         hint: str = "",
         retry: bool = True,
+        transient_codes: Collection[str] = (),
     ) -> Response:
         """Send one request and read its body; raise a typed error unless the status is ``ok``.
 
         ``retry=False`` for requests that are not safe to repeat (an upload PATCH).
+        ``transient_codes``: OCI error codes that, on a 4xx answer to this
+        request, may describe a passing state of the registry; such an answer
+        is retried, at most ``_TRANSIENT_CODE_RETRIES`` times.
         """
         response, data = await self._send_with_retries(
             registry,
@@ -244,6 +253,7 @@ class Transport:
             hint,
             stream=False,
             retry=retry,
+            transient_codes=frozenset(transient_codes),
         )
         return Response(response.status, response.headers, str(response.url), data)
 
@@ -288,6 +298,7 @@ class Transport:
         *,
         stream: bool,
         retry: bool = True,
+        transient_codes: frozenset[str] = frozenset(),
     ) -> tuple[aiohttp.ClientResponse, bytes]:
         one_shot = None if body is None or isinstance(body, bytes) else _OneShotBody(body)
         replayable = retry and one_shot is None
@@ -327,6 +338,9 @@ class Transport:
             else:
                 status = response.status
                 retryable = status == 429 or status >= 500
+                if not retryable and transient_codes and attempt < _TRANSIENT_CODE_RETRIES:
+                    codes = {e.code.upper() for e in parse_error_body(data)}
+                    retryable = bool(codes & transient_codes)
                 delay = parse_retry_after(response.headers.get("Retry-After")) or 0.0
                 if (
                     not retryable

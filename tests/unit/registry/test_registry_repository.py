@@ -9,11 +9,12 @@ import pytest
 from aiohttp import web
 
 from imageferry.digest import Digest
-from imageferry.errors import DigestMismatch, SizeMismatch, UnsupportedManifest
-from imageferry.manifest import DOCKER_SCHEMA1_SIGNED, OCI_MANIFEST, Descriptor
+from imageferry.errors import DigestMismatch, ResponseError, SizeMismatch, UnsupportedManifest
+from imageferry.manifest import DOCKER_SCHEMA1_SIGNED, OCI_MANIFEST, Descriptor, RawManifest
 from imageferry.registry.client import RegistryClient
 from imageferry.registry.repository import Repository
-from unit.registry.registry_fakes import FakeServer
+from imageferry.registry.transport import Transport
+from unit.registry.registry_fakes import FakeServer, Sleeps
 
 MANIFEST = json.dumps(
     {
@@ -256,3 +257,63 @@ async def test_tags_follow_relative_link_headers(fake: FakeServer, client: Regis
     fake.handler = handler
     assert await client.list_tags(fake.host, "team/app", page_size=2) == ["a", "b", "c", "d", "e"]
     assert len(fake.seen) == 3
+
+
+def _refusal(*codes: str) -> web.Response:
+    body = {"errors": [{"code": code, "message": code.lower()} for code in codes]}
+    return web.json_response(body, status=400)
+
+
+async def test_put_manifest_retries_a_passing_manifest_blob_unknown(
+    fake: FakeServer, transport: Transport, sleeps: Sleeps
+) -> None:
+    # What docker-registry answers when a child is being re-pushed by another client.
+    answers = [_refusal("DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN")]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if answers:
+            return answers.pop(0)
+        return web.Response(status=201, headers={"Docker-Content-Digest": str(Digest.of(MANIFEST))})
+
+    fake.handler = handler
+    repository = Repository(transport, fake.host, "team/app")
+
+    await repository.put_manifest("v1", RawManifest(MANIFEST, OCI_MANIFEST))
+
+    assert [s.body for s in fake.requests("PUT")] == [MANIFEST, MANIFEST]
+    assert len(sleeps.delays) == 1
+
+
+async def test_put_manifest_reports_a_lasting_manifest_blob_unknown(
+    fake: FakeServer, transport: Transport, sleeps: Sleeps
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return _refusal("MANIFEST_BLOB_UNKNOWN")
+
+    fake.handler = handler
+    repository = Repository(transport, fake.host, "team/app")
+
+    with pytest.raises(ResponseError) as caught:
+        await repository.put_manifest("v1", RawManifest(MANIFEST, OCI_MANIFEST))
+
+    assert caught.value.status == 400
+    assert caught.value.code == "MANIFEST_BLOB_UNKNOWN"
+    # A couple of retries, fewer than the transport's retries of a 5xx (3 here).
+    assert len(fake.requests("PUT")) == 3
+    assert len(sleeps.delays) == 2
+
+
+async def test_put_manifest_does_not_retry_other_refusals(
+    fake: FakeServer, transport: Transport, sleeps: Sleeps
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return _refusal("MANIFEST_INVALID")
+
+    fake.handler = handler
+    repository = Repository(transport, fake.host, "team/app")
+
+    with pytest.raises(ResponseError, match="MANIFEST_INVALID"):
+        await repository.put_manifest("v1", RawManifest(MANIFEST, OCI_MANIFEST))
+
+    assert len(fake.requests("PUT")) == 1
+    assert sleeps.delays == []
