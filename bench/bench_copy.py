@@ -6,7 +6,7 @@ layers, multi-arch indexes, ~200 MB) in a loopback registry on tmpfs, then:
 1. cold copy of the whole fleet into an empty registry: ``ferry copy --from-file``
    (no command server running) vs per-image ``skopeo copy --all`` (names match) and
    ``skopeo sync --all`` (unscoped: it keeps only the last path component, distinct in
-   this fleet);
+   this fleet); and ferry's cold copy when an earlier run left a command server;
 2. warm re-run when nothing changed: ``ferry copy`` as a user's next run gets it (the
    first run started the command server) and, for comparison, in-process
    (``FERRY_COMMAND_SERVER=off``);
@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from imageferry.cmdserver import client, paths
 from imageferry.sandbox import LocalRegistry
 from imageferry.sandbox.images import build_fleet, push_large_image
 
@@ -89,15 +90,31 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def workers_cpu() -> float:
+    """CPU seconds of the command server's ended workers (0 when none runs).
+
+    A served ``ferry copy`` does its work in a worker the server forked, not
+    in the launcher the benchmark started, so the tool's CPU is both.
+    """
+    path = paths.socket_path(FERRY_ENV)
+    while (answer := client.ping(path) if path else None) is not None:
+        if answer["running"] == 0:
+            return float(answer["workers_cpu"])
+        time.sleep(0.01)
+    return 0.0
+
+
 def accounted(fn: Callable[[], object], registries: Sequence[LocalRegistry]) -> dict[str, float]:
     """Wall seconds, the tool's CPU seconds (its exited processes) and the registries'."""
     before_regs = sum(process_cpu(r.pid) for r in registries)
-    before = os.times()
+    before, before_workers = os.times(), workers_cpu()
     wall = timed(fn)
-    after = os.times()
+    after, after_workers = os.times(), workers_cpu()
     tool = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
+    # A server started by this run has no ended workers: nothing is subtracted.
+    tool += max(0.0, after_workers - before_workers)
     regs = sum(process_cpu(r.pid) for r in registries) - before_regs
     return {"wall": round(wall, 3), "tool_cpu": round(tool, 3), "registry_cpu": round(regs, 3)}
 
@@ -256,6 +273,13 @@ def one_round(
         runs["warm"]["ferry_in_process"].append(
             accounted(lambda: ferry_copy(pairs_file, server=False), [source, d_ferry])
         )
+    # A cold copy (empty destination) by a user whose earlier run left a server.
+    with LocalRegistry() as d_again:
+        again = work / "pairs-again.txt"
+        again.write_text("".join(f"{source.host}/{r} {d_again.host}/{r}\n" for r in refs))
+        runs["cold"]["ferry_server_running"].append(
+            accounted(lambda: ferry_copy(again), [source, d_again])
+        )
 
 
 def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
@@ -275,7 +299,7 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
 
         tools = ("ferry", "skopeo_copy_each", "skopeo_sync")
         runs: dict[str, dict[str, list[dict[str, float]]]] = {
-            "cold": {t: [] for t in tools},
+            "cold": {t: [] for t in (*tools, "ferry_server_running")},
             "warm": {t: [] for t in (*tools, "ferry_in_process")},
         }
         for _ in range(args.repeat):
@@ -347,6 +371,15 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
             )
             + " | |"
         )
+    report["ratios"]["cold_server_running_vs_skopeo_copy_each"] = round(
+        report["cold"]["skopeo_copy_each"]["wall"] / report["cold"]["ferry_server_running"]["wall"],
+        2,
+    )
+    hot = report["cold"]["ferry_server_running"]
+    print(
+        f"| cold copy, a command server already running: wall | {hot['wall']:.2f} s | | | "
+        f"{report['ratios']['cold_server_running_vs_skopeo_copy_each']}x |"
+    )
     own = report["warm"]["ferry_in_process"]
     print(
         f"| warm re-run, in-process (FERRY_COMMAND_SERVER=off): wall | {own['wall']:.2f} s | "

@@ -161,7 +161,12 @@ def _ask(op: str, path: str | None) -> dict[str, Any] | None:
 
 
 def ping(path: str | None = None) -> dict[str, Any] | None:
-    """The server's status (``pid``, ``served``, ``idle_seconds``), or None when none answers."""
+    """The server's status, or None when none answers.
+
+    ``pid``, ``served`` (commands run), ``running`` (workers now), ``idle``
+    (seconds before an unused server exits), ``workers_cpu`` (CPU seconds of
+    the workers that have ended).
+    """
     return _ask("ping", path)
 
 

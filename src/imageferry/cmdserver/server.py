@@ -140,7 +140,20 @@ class Server:
                 return
             op = message.get("op")
             if op == "ping":
-                self._reply(conn, {"pid": os.getpid(), "served": self.served, "idle": self.idle})
+                self._reap()
+                times = os.times()
+                self._reply(
+                    conn,
+                    {
+                        "pid": os.getpid(),
+                        "served": self.served,
+                        "running": len(self.workers),
+                        "idle": self.idle,
+                        # CPU seconds of the workers that have ended (the benchmark adds
+                        # them to the launcher's own).
+                        "workers_cpu": times.children_user + times.children_system,
+                    },
+                )
             elif op == "stop":
                 self.stopping = True
                 self._reply(conn, {"pid": os.getpid(), "stopping": True})
