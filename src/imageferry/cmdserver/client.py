@@ -61,6 +61,10 @@ def run(argv: Sequence[str], path: str | None = None) -> int | None:
     path = path or paths.socket_path()
     if path is None or not _stdio_open():
         return None
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None  # a removed working directory: in-process says what fails
     sock = _connect(path)
     if sock is None:
         return None
@@ -68,7 +72,7 @@ def run(argv: Sequence[str], path: str | None = None) -> int | None:
         request: dict[str, Any] = {
             "argv": list(argv),
             "env": dict(os.environ),
-            "cwd": os.getcwd(),
+            "cwd": cwd,
             "umask": _umask(),
             # What this interpreter chose for its streams (locale, PYTHONIOENCODING).
             "encodings": [
@@ -83,7 +87,9 @@ def run(argv: Sequence[str], path: str | None = None) -> int | None:
             started, _ = wire.receive(sock)
         except (OSError, wire.ProtocolError):
             return None  # the worker never started: safe to run in-process
-        pid = int(started["pid"])
+        if not isinstance(started.get("pid"), int):
+            return None  # it could not take the request (too large, say): same
+        pid = started["pid"]
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             try:  # noqa: SIM105 - contextlib costs the launcher an import

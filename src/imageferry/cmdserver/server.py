@@ -214,8 +214,12 @@ def _run_cli(argv: list[str]) -> int:
 
 
 def _worker(conn: socket.socket) -> NoReturn:
-    """The forked child: take the launcher's request, run it, report, exit."""
-    code = 1
+    """The forked child: take the launcher's request, run it, report, exit.
+
+    A request it cannot take (too large, a directory it cannot enter) is
+    refused before anything runs: the launcher then runs the command
+    in-process, so nothing is lost and nothing is printed twice.
+    """
     try:
         os.setpgid(0, 0)
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
@@ -223,12 +227,17 @@ def _worker(conn: socket.socket) -> NoReturn:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         argv = _take_request(conn)
         wire.send(conn, {"pid": os.getpid()})
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            wire.send(conn, {"refused": type(e).__name__})
+        os._exit(0)
+    code = 1
+    try:
         code = _run_cli(argv)
     except KeyboardInterrupt:
         code = 130
     except BaseException:
         traceback.print_exc()
-        code = 1
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):

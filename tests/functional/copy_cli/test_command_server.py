@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from imageferry.cmdserver import wire
 from imageferry.sandbox import LocalRegistry
 from imageferry.sandbox.images import push_image, push_large_image
 from imageferry.sandbox.skopeo import inspect_digest
@@ -241,3 +243,45 @@ def test_off_switch_and_stop(launcher: Launcher, src_registry: LocalRegistry) ->
         assert time.monotonic() < deadline, "the server did not stop"
         time.sleep(0.1)
     assert launcher("command-server", "stop").stdout.strip() == "no command server running"
+
+
+def test_a_request_the_worker_cannot_take_is_refused(launcher: Launcher) -> None:
+    launcher("copy", "--help")
+    launcher.served()
+    (path,) = launcher.sockets()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(path))
+        wire.send(sock, {"op": "run"})
+        # No stdin/stdout/stderr passed: the worker refuses before running anything.
+        wire.send(sock, {"argv": ["copy", "--help"], "env": {}, "cwd": "/", "umask": 18})
+        answer, _ = wire.receive(sock)
+    assert answer == {"refused": "ProtocolError"}
+
+
+def test_removed_working_directory_runs_in_process(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    image = push_image(src_registry.url, "app", "v1")
+    launcher("copy", "--help")
+    served = launcher.served()
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        [
+            "sh",
+            "-c",
+            'cd "$1" && rmdir "$1" && exec "$2" copy -q "$3" "$4"',
+            "sh",
+            str(gone),
+            FERRY,
+            f"{src_registry.host}/app:v1",
+            f"{dst_registry.host}/app:v1",
+        ],
+        capture_output=True,
+        text=True,
+        env=launcher.env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert tag_digest(dst_registry, "app", "v1") == image.digest
+    assert launcher.served() == served
