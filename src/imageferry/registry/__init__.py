@@ -10,6 +10,7 @@ error mapping (:mod:`.errors`), and the client and repository
 from __future__ import annotations
 
 from imageferry.registry.auth import (
+    CLIENT_ID,
     Authenticator,
     AuthReply,
     AuthRequest,
@@ -23,6 +24,7 @@ from imageferry.registry.challenge import Challenge, parse_challenges, pick_chal
 from imageferry.registry.client import CATALOG_SCOPE, RegistryClient
 from imageferry.registry.config import Endpoint, RegistryConfig
 from imageferry.registry.credentials import (
+    IDENTITY_TOKEN_USER,
     ChainCredentials,
     CredentialProvider,
     Credentials,
@@ -44,6 +46,8 @@ from imageferry.registry.transport import (
 
 __all__ = [
     "CATALOG_SCOPE",
+    "CLIENT_ID",
+    "IDENTITY_TOKEN_USER",
     "MIN_ECR_CHUNK",
     "AuthReply",
     "AuthRequest",

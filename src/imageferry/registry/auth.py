@@ -37,6 +37,7 @@ from imageferry.registry.credentials import Credentials
 from imageferry.registry.errors import error_for_response
 
 __all__ = [
+    "CLIENT_ID",
     "AuthReply",
     "AuthRequest",
     "AuthStep",
@@ -49,6 +50,9 @@ __all__ = [
 
 #: Default token lifetime when the server omits ``expires_in`` (token spec).
 DEFAULT_EXPIRES_IN = 60
+_NEEDS_LOGIN = "this registry needs credentials: docker login, or --src-creds/--dest-creds"
+#: The OAuth2 ``client_id`` this client names itself with in token requests.
+CLIENT_ID = "imageferry"
 #: Refresh this long before expiry (or a tenth of the lifetime, if smaller).
 REFRESH_MARGIN = 10.0
 
@@ -74,6 +78,8 @@ class AuthRequest:
     url: str
     headers: Mapping[str, str] = field(default_factory=_empty, repr=False)
     is_token: bool = False
+    #: A token request's form body (the OAuth2 refresh-token grant); it holds a secret.
+    body: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,23 +228,27 @@ class Authenticator:
             self._config.check_plain_http(parts.netloc, registry=host, url=realm)
         credentials = yield NeedCredentials(host)
         assert credentials is None or isinstance(credentials, Credentials)
-        query: list[tuple[str, str]] = []
-        if challenge.service:
-            query.append(("service", challenge.service))
-        query.extend(("scope", s) for s in scopes)
-        url = realm + ("&" if parts.query else "?") + urlencode(query) if query else realm
-        headers = {"Authorization": _basic(credentials)} if credentials is not None else {}
-        reply = yield AuthRequest("GET", url, MappingProxyType(headers), is_token=True)
+        if credentials is not None and credentials.identity_token:
+            request = _refresh_grant(realm, challenge.service, scopes, credentials.identity_token)
+        else:
+            query: list[tuple[str, str]] = []
+            if challenge.service:
+                query.append(("service", challenge.service))
+            query.extend(("scope", s) for s in scopes)
+            url = realm + ("&" if parts.query else "?") + urlencode(query) if query else realm
+            headers = {"Authorization": _basic(credentials)} if credentials is not None else {}
+            request = AuthRequest("GET", url, MappingProxyType(headers), is_token=True)
+        reply = yield request
         assert isinstance(reply, AuthReply)
         started = self._clock()
         if reply.status != 200:
-            who = f"as {credentials.username}" if credentials else "anonymously"
-            hint = (
-                "check the user name and password"
-                if credentials
-                else "this registry needs credentials: docker login, or --src-creds/--dest-creds"
-            )
-            raise error_for_response(
+            if credentials is not None and credentials.identity_token:
+                who = "with the identity token from docker login"
+                hint = "the token may have expired or been revoked: run docker login again"
+            else:
+                who = f"as {credentials.username}" if credentials else "anonymously"
+                hint = "check the user name and password" if credentials else _NEEDS_LOGIN
+            error = error_for_response(
                 reply.status,
                 reply.body,
                 registry=host,
@@ -246,6 +256,10 @@ class Authenticator:
                 url=realm,
                 hint=hint,
             )
+            if reply.status == 400 and request.method == "POST":
+                # OAuth2 reports a refused grant as 400 (RFC 6749 section 5.2).
+                raise Unauthorized(str(error), status=400, registry=host) from None
+            raise error
         token, expires_in = _parse_token(reply.body, host)
         lifetime = float(expires_in)
         margin = min(REFRESH_MARGIN, lifetime / 10)
@@ -255,6 +269,26 @@ class Authenticator:
 
     def _drop(self, host: str, service: str, scopes: tuple[str, ...]) -> None:
         self._tokens.pop((host, service, scopes), None)
+
+
+def _refresh_grant(
+    realm: str, service: str, scopes: tuple[str, ...], refresh_token: str
+) -> AuthRequest:
+    """``POST realm`` with the OAuth2 refresh-token grant (distribution's
+    docs/spec/auth/oauth.md); the token is in the form body, never the URL."""
+    form = [("grant_type", "refresh_token"), ("client_id", CLIENT_ID)]
+    if service:
+        form.append(("service", service))
+    if scopes:
+        form.append(("scope", " ".join(scopes)))
+    form.append(("refresh_token", refresh_token))
+    return AuthRequest(
+        "POST",
+        realm,
+        MappingProxyType({"Content-Type": "application/x-www-form-urlencoded"}),
+        is_token=True,
+        body=urlencode(form).encode(),
+    )
 
 
 def _replace_headers(request: AuthRequest, headers: dict[str, str]) -> AuthRequest:

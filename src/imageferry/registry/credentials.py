@@ -30,6 +30,7 @@ from imageferry.errors import ConfigError
 from imageferry.reference import DOCKER_HUB
 
 __all__ = [
+    "IDENTITY_TOKEN_USER",
     "ChainCredentials",
     "CredentialProvider",
     "Credentials",
@@ -44,15 +45,27 @@ _HUB_NAMES = {DOCKER_HUB, "index.docker.io", "registry-1.docker.io"}
 _HELPER_TIMEOUT = 30.0
 
 
+#: The user name a credential helper answers with when its secret is an identity token.
+IDENTITY_TOKEN_USER = "<token>"
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """A user name and a password or token. The password never shows in a repr."""
+    """A user name and a password or token. The secrets never show in a repr.
+
+    ``identity_token`` is an OAuth2 refresh token (``docker login`` stores one
+    as ``identitytoken`` for registries that hand them out, e.g. Azure ACR):
+    a token server is then asked with ``grant_type=refresh_token`` instead of
+    Basic auth (distribution's docs/spec/auth/oauth.md).
+    """
 
     username: str
     password: str = field(repr=False)
+    identity_token: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password=***)"
+        token = ", identity_token=***" if self.identity_token else ""
+        return f"Credentials(username={self.username!r}, password=***{token})"
 
 
 class CredentialProvider(Protocol):
@@ -212,6 +225,8 @@ async def run_helper(name: str, server_url: str) -> Credentials | None:
         ) from None
     if not secret:
         return None
+    if username == IDENTITY_TOKEN_USER:
+        return Credentials(username, "", identity_token=secret)
     return Credentials(username, secret)
 
 
@@ -257,6 +272,10 @@ def _from_auths(auths: object, host: str, path: Path) -> Credentials | None:
     for key, entry in auths.items():
         if _normalise(str(key)) != host or not isinstance(entry, dict):
             continue
+        identity = entry.get("identitytoken")
+        if isinstance(identity, str) and identity:
+            # The 'auth' entry then only names the account, if it is there at all.
+            return Credentials(_auth_user(entry.get("auth")), "", identity_token=identity)
         encoded = entry.get("auth")
         if isinstance(encoded, str) and encoded:
             try:
@@ -276,3 +295,13 @@ def _from_auths(auths: object, host: str, path: Path) -> Credentials | None:
         if isinstance(user, str) and isinstance(secret, str) and user:
             return Credentials(user, secret)
     return None
+
+
+def _auth_user(encoded: object) -> str:
+    if not isinstance(encoded, str):
+        return IDENTITY_TOKEN_USER
+    try:
+        user = base64.b64decode(encoded, validate=True).decode().partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return IDENTITY_TOKEN_USER
+    return user or IDENTITY_TOKEN_USER

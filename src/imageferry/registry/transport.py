@@ -162,7 +162,7 @@ class Transport:
         self.auth = authenticator or Authenticator(self.config)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._plain_http: set[str] = set()
-        self._tokens_in_flight: dict[tuple[str, str], asyncio.Future[AuthReply]] = {}
+        self._tokens_in_flight: dict[tuple[str, str, bytes], asyncio.Future[AuthReply]] = {}
 
     # -- session and endpoints ------------------------------------------------
 
@@ -474,7 +474,7 @@ class Transport:
 
     async def _token(self, registry: str, request: AuthRequest) -> AuthReply:
         """Send a token request; concurrent identical requests share one exchange."""
-        key = (request.url, request.headers.get("Authorization", ""))
+        key = (request.url, request.headers.get("Authorization", ""), request.body)
         future = self._tokens_in_flight.get(key)
         if future is None:
             future = asyncio.ensure_future(self._send_token(registry, request))
@@ -482,13 +482,14 @@ class Transport:
             future.add_done_callback(lambda done: self._token_done(key, done))
         return await asyncio.shield(future)
 
-    def _token_done(self, key: tuple[str, str], future: asyncio.Future[AuthReply]) -> None:
+    def _token_done(self, key: tuple[str, str, bytes], future: asyncio.Future[AuthReply]) -> None:
         self._tokens_in_flight.pop(key, None)
         if not future.cancelled():
             future.exception()  # retrieved here too, so a lone cancelled waiter leaves no warning
 
     async def _send_token(self, registry: str, request: AuthRequest) -> AuthReply:
-        response = await self._exchange(registry, request, None, allow_redirects=True)
+        body = request.body or None
+        response = await self._exchange(registry, request, body, allow_redirects=True)
         try:
             data = await response.content.read(_MAX_ERROR_BODY)
         finally:

@@ -84,7 +84,10 @@ class TokenServer(Service):
     ``users`` maps names to passwords. ``acl`` decides what each user may do
     (default :func:`allow_all`). With ``allow_anonymous`` a request without
     credentials gets a token with what ``acl(None, ...)`` grants; otherwise it
-    gets 401. Each token request is recorded in :attr:`requests` as
+    gets 401. ``refresh_tokens`` maps OAuth2 refresh tokens (what ``docker
+    login`` stores as ``identitytoken``) to user names, for ``POST /token``
+    with ``grant_type=refresh_token``. Each token request is recorded in
+    :attr:`requests` as
     ``(username or None, scope)`` (scopes joined by a space) so tests can
     assert that a client caches its tokens.
     """
@@ -99,8 +102,10 @@ class TokenServer(Service):
         issuer: str = "ferry-sandbox-token-issuer",
         expires_in: int = 300,
         host: str = "127.0.0.1",
+        refresh_tokens: Mapping[str, str] | None = None,
     ) -> None:
         self._users = dict(users)
+        self._refresh_tokens = dict(refresh_tokens or {})
         self._acl: Acl = acl or allow_all
         self.allow_anonymous = allow_anonymous
         self.service = service
@@ -202,6 +207,19 @@ class TokenServer(Service):
             return False, None
         return True, username
 
+    def grant(self, form: Mapping[str, list[str]]) -> tuple[bool, str | None]:
+        """(ok, username) for an OAuth2 form (docs/spec/auth/oauth.md in distribution)."""
+        field = {k: v[0] for k, v in form.items() if v}
+        if field.get("grant_type") == "refresh_token":
+            username = self._refresh_tokens.get(field.get("refresh_token", ""))
+            return username is not None, username
+        if field.get("grant_type") == "password":
+            username, password = field.get("username", ""), field.get("password", "")
+            expected = self._users.get(username)
+            ok = expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+            return ok, username if ok else None
+        return False, None
+
     def issue(self, username: str | None, scopes: list[str]) -> dict[str, Any]:
         """The token response body for ``username`` asking for ``scopes``."""
         access: list[dict[str, Any]] = []
@@ -261,6 +279,24 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
             service = query.get("service", [server.service])[0]
             if service != server.service:
                 self._reply(400, {"errors": [{"code": "DENIED", "message": "unknown service"}]})
+                return
+            self._reply(200, server.issue(username, scopes))
+
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            if url.path != "/token":
+                self._reply(404, {"errors": [{"code": "NOT_FOUND", "message": url.path}]})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode())
+            ok, username = server.grant(form)
+            scopes = [s for value in form.get("scope", []) for s in value.split(" ") if s]
+            server.requests.append((username, " ".join(scopes)))
+            if not ok:
+                self._reply(400, {"error": "invalid_grant"})
+                return
+            if form.get("service", [server.service])[0] != server.service:
+                self._reply(400, {"error": "invalid_request", "error_description": "service"})
                 return
             self._reply(200, server.issue(username, scopes))
 

@@ -310,3 +310,38 @@ def test_401_without_a_usable_challenge_is_returned_as_is() -> None:
     drive = Drive(lambda request: AuthReply(401, ("Negotiate abc==",)))
     assert drive.run().status == 401
     assert len(drive.sent) == 1
+
+
+def test_identity_token_is_sent_as_an_oauth2_refresh_grant_in_the_body() -> None:
+    refresh = "rt-7f3a-secret"
+    drive = Drive(bearer_server(), credentials=Credentials("<token>", "", identity_token=refresh))
+    assert drive.run((push_scope("team/app"),)).status == 200
+    (token,) = drive.token_requests
+    assert token.method == "POST"
+    assert token.url == REALM  # nothing in the URL, where proxies and logs would see it
+    assert "Authorization" not in token.headers
+    assert token.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(token.body.decode()) == {
+        "grant_type": ["refresh_token"],
+        "client_id": ["imageferry"],
+        "service": ["reg"],
+        "scope": ["repository:team/app:pull,push"],
+        "refresh_token": [refresh],
+    }
+    assert refresh not in repr(token)
+    assert drive.registry_requests[-1].headers["Authorization"] == "Bearer tok0"
+
+
+def test_refused_identity_token_says_to_log_in_again() -> None:
+    def refuse(request: AuthRequest) -> AuthReply:
+        if request.is_token:
+            return AuthReply(400, (), b'{"error": "invalid_grant"}')
+        return AuthReply(401, (BEARER,))
+
+    expired = "rt-zz9-expired"
+    drive = Drive(refuse, credentials=Credentials("<token>", "", identity_token=expired))
+    with pytest.raises(Unauthorized) as info:
+        drive.run()
+    message = str(info.value)
+    assert "identity token" in message and "docker login" in message
+    assert expired not in message

@@ -46,6 +46,7 @@ case "$server" in
     echo '{{"ServerURL":"helped.example.com","Username":"helper-user","Secret":"helper-secret"}}' ;;
   https://index.docker.io/v1/) echo '{{"Username":"hub-user","Secret":"hub-secret"}}' ;;
   garbage.example.com) echo 'not json' ;;
+  acr.example.com) echo '{{"Username":"<token>","Secret":"helper-refresh-token"}}' ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
 esac
 """
@@ -221,3 +222,32 @@ async def test_helper_answers_are_reused_and_config_changes_are_seen(
     await fresh.get("helped.example.com")
     await fresh.get("helped.example.com")
     assert helper_on_path.read_text().split().count("helped.example.com") == 3
+
+
+async def test_identity_tokens_from_auths_and_from_helpers(
+    tmp_path: Path, helper_on_path: Path
+) -> None:
+    path = write_config(
+        tmp_path,
+        {
+            "auths": {
+                # docker login to a registry that hands out refresh tokens.
+                "login.example.com": {
+                    "auth": b64("00000000-0000-0000-0000-000000000000:"),
+                    "identitytoken": "file-refresh-token",
+                },
+                "bare.example.com": {"identitytoken": "bare-refresh-token"},
+            },
+            "credHelpers": {"acr.example.com": "test"},
+        },
+    )
+    provider = DockerConfigCredentials(path)
+    login = await provider.get("login.example.com")
+    assert login is not None
+    assert login.username == "00000000-0000-0000-0000-000000000000"
+    assert login.identity_token == "file-refresh-token"
+    bare = await provider.get("bare.example.com")
+    assert bare is not None and bare.identity_token == "bare-refresh-token"
+    helped = await provider.get("acr.example.com")
+    assert helped is not None and helped.identity_token == "helper-refresh-token"
+    assert "refresh-token" not in repr(login) + repr(bare) + repr(helped)
