@@ -22,6 +22,9 @@ from imageferry.copy import (
     summarize,
 )
 from imageferry.copy.events import ProgressSink
+from imageferry.copy.referrers import MAX_DEPTH as REFERRERS_DEPTH
+from imageferry.copy.referrers import find_referrers, referrer_options
+from imageferry.digest import Digest
 from imageferry.ecr.hosts import parse_registry_host
 from imageferry.errors import ConfigError, FerryError
 from imageferry.manifest import Platform
@@ -67,6 +70,8 @@ class CopyRequest:
     #: Create missing ECR destination repositories before copying (ECR refuses
     #: pushes to a repository that does not exist).
     create_repositories: bool = True
+    #: Also copy each image's referrers: signatures, SBOMs, attestations.
+    referrers: bool = False
 
     @classmethod
     def build(
@@ -83,6 +88,7 @@ class CopyRequest:
         mirrors: Sequence[str] = (),
         concurrency: int = 16,
         create_repositories: bool = True,
+        referrers: bool = False,
     ) -> CopyRequest:
         if multi_arch not in _MULTI_ARCH:
             raise ConfigError(f"--multi-arch must be one of {', '.join(_MULTI_ARCH)}")
@@ -116,7 +122,14 @@ class CopyRequest:
             include_foreign_layers=include_foreign_layers,
         )
         return cls(
-            tuple(pairs), options, config, explicit, authfile, concurrency, create_repositories
+            tuple(pairs),
+            options,
+            config,
+            explicit,
+            authfile,
+            concurrency,
+            create_repositories,
+            referrers,
         )
 
 
@@ -205,18 +218,57 @@ async def run_copy(
         )
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
-                results = await engine.copy_many(request.pairs, request.options)
+                results = await _copy_all(request, engine, client)
         else:
-            results = await engine.copy_many(request.pairs, request.options)
+            results = await _copy_all(request, engine, client)
+    # Results follow the pairs (referrers, when asked for, come after them).
+    destinations = [dst for _, dst in request.pairs]
+    destinations += [Reference.parse(r.destination) for r in results[len(destinations) :]]
     results = [
         replace(r, error=f"{r.error}; before that, {why}")
         if r.status == "failed" and (why := unchecked.get((dst.registry, dst.repository)))
         else r
-        for r, (_, dst) in zip(results, request.pairs, strict=True)
+        for r, dst in zip(results, destinations, strict=True)
     ]
     summary = summarize(results)
     summary["wall_seconds"] = round(time.monotonic() - started, 3)
     return results, summary
+
+
+async def _copy_all(
+    request: CopyRequest, engine: CopyEngine, client: RegistryClient
+) -> list[ImageResult]:
+    """The requested pairs, then (with ``referrers``) what refers to them, level by level."""
+    results = await engine.copy_many(request.pairs, request.options)
+    if not request.referrers:
+        return results
+    level = [
+        (src, dst, Digest.parse(r.digest))
+        for (src, dst), r in zip(request.pairs, results, strict=True)
+        if r.status != "failed" and r.digest
+    ]
+    copied = {str(src) for src, _ in request.pairs}
+    looked_at: set[tuple[str, Digest]] = set()
+    options = referrer_options(request.options)
+    for _depth in range(REFERRERS_DEPTH):
+        level = [x for x in level if (x[0].name, x[2]) not in looked_at]
+        looked_at.update((src.name, digest) for src, _, digest in level)
+        if not level:
+            break
+        found = await asyncio.gather(
+            *(
+                find_referrers(client.repository(src.registry, src.repository), src, dst, digest)
+                for src, dst, digest in level
+            )
+        )
+        fresh = [p for f in found for p in f.pairs if str(p[0]) not in copied]
+        copied.update(str(src) for src, _ in fresh)
+        if fresh:
+            results += await engine.copy_many(fresh, options)
+        level = [
+            (src, dst, d) for (src, dst, _), f in zip(level, found, strict=True) for d in f.digests
+        ]
+    return results
 
 
 async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str], str]:

@@ -112,6 +112,13 @@ def copy_command(
     create_repositories: Annotated[
         bool, typer.Option(help="Create missing ECR destination repositories first.")
     ] = True,
+    referrers: Annotated[
+        bool,
+        typer.Option(
+            help="Also copy what refers to each image: signatures, SBOMs, attestations "
+            "(OCI referrers API and tag schema, cosign's .sig/.att/.sbom tags)."
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="List what would be copied; change nothing.")] = (
         False
     ),
@@ -143,6 +150,7 @@ def copy_command(
             mirrors=mirror or [],
             concurrency=concurrency,
             create_repositories=create_repositories,
+            referrers=referrers,
         )
     except FerryError as e:
         raise _fail(str(e), 2) from None

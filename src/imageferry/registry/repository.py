@@ -23,9 +23,9 @@ from imageferry.errors import (
     SizeMismatch,
     UnsupportedManifest,
 )
-from imageferry.manifest import MANIFEST_ACCEPT, Descriptor, RawManifest
+from imageferry.manifest import MANIFEST_ACCEPT, OCI_INDEX, Descriptor, RawManifest
 from imageferry.registry.auth import pull_scope, push_scope
-from imageferry.registry.pagination import paginate
+from imageferry.registry.pagination import next_link, paginate
 from imageferry.registry.transport import Response, Transport
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ __all__ = ["MIN_ECR_CHUNK", "Repository"]
 #: ECR rejects upload parts below 5 MiB except the last (UploadLayerPart).
 MIN_ECR_CHUNK = 5 * 1024 * 1024
 _OCTET = "application/octet-stream"
+#: Referrers are a handful per image; a registry paging past this is looping.
+_MAX_REFERRER_PAGES = 50
 #: distribution-spec "Error Codes": a manifest references a blob the registry lacks.
 _BLOB_UNKNOWN_TO_MANIFEST = "MANIFEST_BLOB_UNKNOWN"
 
@@ -334,6 +336,41 @@ class Repository:
                 ok=(200, 202, 204, 404),
                 retry=False,
             )
+
+    async def list_referrers(self, digest: Digest) -> list[Descriptor] | None:
+        """Manifests whose ``subject`` is ``digest``, or None without a referrers API.
+
+        OCI distribution-spec 1.1, "Listing Referrers": ``GET
+        /v2/<name>/referrers/<digest>`` answers an image index (possibly empty,
+        possibly paged with ``Link``); a registry without the API answers 404.
+        """
+        url: str | None = self._url(f"/referrers/{digest}")
+        found: list[Descriptor] = []
+        pages = 0
+        while url is not None and pages < _MAX_REFERRER_PAGES:
+            pages += 1
+            response = await self._transport.request(
+                self._registry,
+                "GET",
+                url,
+                what=f"referrers of {digest} in {self.name}",
+                scopes=(pull_scope(self._path),),
+                headers={"Accept": OCI_INDEX},
+                ok=(200, 404),
+            )
+            if response.status == 404:
+                return None if pages == 1 else found
+            try:
+                manifests = json.loads(response.body).get("manifests") or []
+                found += [Descriptor.from_json(m) for m in manifests]
+            except (ValueError, AttributeError, TypeError, FerryError):
+                raise UnsupportedManifest(
+                    f"referrers of {digest} in {self.name}: the registry answered something "
+                    "other than an OCI image index",
+                    registry=self._registry,
+                ) from None
+            url = next_link(response.headers.getall("Link", []), response.url)
+        return found
 
     async def list_tags(self, *, page_size: int | None = None) -> list[str]:
         return await paginate(

@@ -317,3 +317,31 @@ async def test_put_manifest_does_not_retry_other_refusals(
 
     assert len(fake.requests("PUT")) == 1
     assert sleeps.delays == []
+
+
+async def test_referrers_api_pages_and_its_absence(
+    fake: FakeServer, client: RegistryClient
+) -> None:
+    subject = Digest.of(MANIFEST)
+    sig = {"mediaType": OCI_MANIFEST, "digest": str(Digest.of(b"sig")), "size": 3}
+    sbom = {**sig, "digest": str(Digest.of(b"sbom")), "artifactType": "application/spdx+json"}
+    first = f"/v2/team/app/referrers/{subject}"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        assert request.headers["Accept"] == "application/vnd.oci.image.index.v1+json"
+        if request.path_qs == first:
+            link = f'<{first}?page=2>; rel="next"'
+            return web.json_response({"manifests": [sig]}, headers={"Link": link})
+        return web.json_response({"manifests": [sbom]})
+
+    fake.handler = handler
+    found = await repo(client, fake).list_referrers(subject)
+    assert found is not None
+    assert [str(d.digest) for d in found] == [sig["digest"], sbom["digest"]]
+    assert found[1].artifact_type == "application/spdx+json"
+
+    async def no_api(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=404, text="404 page not found")
+
+    fake.handler = no_api
+    assert await repo(client, fake).list_referrers(subject) is None

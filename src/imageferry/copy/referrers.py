@@ -1,0 +1,116 @@
+"""Referrers: the signatures, SBOMs and attestations that point at an image.
+
+Copying an image alone leaves its cosign signature behind, and a deployment
+that verifies signatures then refuses the copy. A referrer can be found at the
+source in three places, and all three are looked at:
+
+1. the referrers API (OCI distribution-spec 1.1, "Listing Referrers");
+2. the referrers tag schema (same spec, "Referrers Tag Schema"): the tag
+   ``sha256-<hex>`` names an index of the referrers, kept by clients for
+   registries without the API;
+3. cosign's tags ``sha256-<hex>.sig``, ``.att`` and ``.sbom``.
+
+Each referrer found becomes an ordinary copy pair, by digest for the API's
+entries and by tag for tags. The engine copies and verifies it like any image,
+and a second run skips it. Referrers of referrers (a signature on an SBOM) are
+followed too, :data:`MAX_DEPTH` levels down.
+
+A destination with the referrers API indexes a copied manifest by its
+``subject`` itself. A destination without it finds the referrers through the
+copied tags, when the source kept them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from imageferry.copy.options import CopyOptions
+from imageferry.digest import Digest
+from imageferry.manifest import Descriptor, Index, RawManifest
+from imageferry.reference import Reference
+
+__all__ = [
+    "COSIGN_SUFFIXES",
+    "MAX_DEPTH",
+    "Found",
+    "ReferrerSource",
+    "find_referrers",
+    "referrer_options",
+    "tag_for",
+]
+
+#: cosign's tags next to ``sha256-<hex>``: signature, attestations, SBOM.
+COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
+#: Levels of referrers followed below a copied image.
+MAX_DEPTH = 3
+
+Pair = tuple[Reference, Reference]
+
+
+class ReferrerSource(Protocol):
+    """What finding referrers asks of a source repository."""
+
+    async def head_manifest(self, ref: str) -> Descriptor | None: ...
+
+    async def get_manifest(self, ref: str) -> RawManifest: ...
+
+    async def list_referrers(self, digest: Digest) -> list[Descriptor] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The referrers of one manifest: what to copy, and whose referrers come next."""
+
+    pairs: tuple[Pair, ...]
+    #: The referrer manifests themselves (a tag-schema index's entries, not the index).
+    digests: tuple[Digest, ...]
+
+
+def tag_for(digest: Digest) -> str:
+    """The tag-schema tag for ``digest``: ``sha256:abc...`` → ``sha256-abc...``."""
+    return str(digest).replace(":", "-", 1)
+
+
+def referrer_options(options: CopyOptions) -> CopyOptions:
+    """Referrers are copied whole: a platform filter would change their digests."""
+    return replace(options, multi_arch="all", platforms=())
+
+
+async def find_referrers(
+    source: ReferrerSource, src: Reference, dst: Reference, digest: Digest
+) -> Found:
+    """Every referrer of ``digest`` in ``src``'s repository, as pairs into ``dst``'s."""
+    tags = _tags(digest)
+    listed, heads = await asyncio.gather(
+        source.list_referrers(digest),
+        asyncio.gather(*(source.head_manifest(tag) for tag in tags)),
+    )
+    pairs: list[Pair] = []
+    digests: list[Digest] = []
+    for descriptor in listed or ():
+        pairs.append(_by_digest(src, dst, descriptor.digest))
+        digests.append(descriptor.digest)
+    for tag, head in zip(tags, heads, strict=True):
+        if head is None:
+            continue
+        pairs.append((src.with_digest(None).with_tag(tag), dst.with_digest(None).with_tag(tag)))
+        if tag == tags[0]:
+            # The tag schema's index lists the referrers; copying it copies them.
+            index = (await source.get_manifest(tag)).parse()
+            if isinstance(index, Index):
+                digests += [d.digest for d in index.manifests]
+        else:
+            digests.append(head.digest)
+    return Found(tuple(pairs), tuple(dict.fromkeys(digests)))
+
+
+def _by_digest(src: Reference, dst: Reference, digest: Digest) -> Pair:
+    return src.with_tag(None).with_digest(digest), dst.with_tag(None).with_digest(digest)
+
+
+def _tags(digest: Digest) -> Sequence[str]:
+    base = tag_for(digest)
+    return (base, *(base + suffix for suffix in COSIGN_SUFFIXES))

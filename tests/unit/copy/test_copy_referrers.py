@@ -1,0 +1,66 @@
+"""Finding an image's referrers in the three places a source may keep them."""
+
+from __future__ import annotations
+
+import json
+
+from imageferry.copy.referrers import find_referrers, tag_for
+from imageferry.digest import Digest
+from imageferry.manifest import OCI_INDEX, OCI_MANIFEST, Descriptor, RawManifest
+from imageferry.reference import Reference
+
+SUBJECT = Digest.of(b"the image")
+API_SBOM = Digest.of(b"sbom via the API")
+INDEXED = Digest.of(b"sbom in the tag-schema index")
+SIG = Digest.of(b"cosign signature")
+SRC = Reference.parse("src.example.com/team/app:v1")
+DST = Reference.parse("dst.example.com/mirror/app:v1")
+
+
+class Source:
+    def __init__(self, *, api: bool, tags: dict[str, Descriptor]) -> None:
+        self.api = api
+        self.tags = tags
+
+    async def list_referrers(self, digest: Digest) -> list[Descriptor] | None:
+        assert digest == SUBJECT
+        return [Descriptor(OCI_MANIFEST, API_SBOM, 10)] if self.api else None
+
+    async def head_manifest(self, ref: str) -> Descriptor | None:
+        return self.tags.get(ref)
+
+    async def get_manifest(self, ref: str) -> RawManifest:
+        body = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": str(INDEXED), "size": 5}],
+        }
+        return RawManifest(json.dumps(body).encode(), OCI_INDEX)
+
+
+async def test_api_tag_schema_and_cosign_tags_all_count() -> None:
+    schema = tag_for(SUBJECT)
+    source = Source(
+        api=True,
+        tags={
+            schema: Descriptor(OCI_INDEX, Digest.of(b"index"), 100),
+            f"{schema}.sig": Descriptor(OCI_MANIFEST, SIG, 50),
+        },
+    )
+    found = await find_referrers(source, SRC, DST, SUBJECT)
+    assert [(str(s), str(d)) for s, d in found.pairs] == [
+        (f"src.example.com/team/app@{API_SBOM}", f"dst.example.com/mirror/app@{API_SBOM}"),
+        (f"src.example.com/team/app:{schema}", f"dst.example.com/mirror/app:{schema}"),
+        (f"src.example.com/team/app:{schema}.sig", f"dst.example.com/mirror/app:{schema}.sig"),
+    ]
+    # Next level: the referrers themselves, not the tag schema's index.
+    assert found.digests == (API_SBOM, INDEXED, SIG)
+
+
+async def test_nothing_refers_to_it() -> None:
+    found = await find_referrers(Source(api=False, tags={}), SRC, DST, SUBJECT)
+    assert found.pairs == () and found.digests == ()
+
+
+def test_tag_schema_name() -> None:
+    assert tag_for(SUBJECT) == "sha256-" + SUBJECT.encoded
