@@ -34,6 +34,7 @@ from imageferry.registry.credentials import (
 )
 from imageferry.registry.errors import OciError, error_for_response, parse_error_body
 from imageferry.registry.pagination import next_link, paginate
+from imageferry.registry.ratelimit import Quota, parse_quota
 from imageferry.registry.repository import MIN_ECR_CHUNK, Repository
 from imageferry.registry.stats import RegistryStats, StatsHook
 from imageferry.registry.transport import (
@@ -63,6 +64,7 @@ __all__ = [
     "Endpoint",
     "NeedCredentials",
     "OciError",
+    "Quota",
     "RegistryClient",
     "RegistryConfig",
     "RegistryStats",
@@ -77,6 +79,7 @@ __all__ = [
     "paginate",
     "parse_challenges",
     "parse_error_body",
+    "parse_quota",
     "parse_retry_after",
     "parse_user_pass",
     "pick_challenge",

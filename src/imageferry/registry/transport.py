@@ -49,6 +49,7 @@ from imageferry.registry.auth import (
 from imageferry.registry.config import RegistryConfig
 from imageferry.registry.credentials import CredentialProvider, Credentials
 from imageferry.registry.errors import error_for_response, parse_error_body
+from imageferry.registry.ratelimit import parse_quota
 from imageferry.registry.stats import RegistryStats, StatsHook
 
 __all__ = [
@@ -342,6 +343,14 @@ class Transport:
                     codes = {e.code.upper() for e in parse_error_body(data)}
                     retryable = bool(codes & transient_codes)
                 delay = parse_retry_after(response.headers.get("Retry-After")) or 0.0
+                quota = parse_quota(response.headers) if status == 429 else None
+                if quota is not None and quota.exhausted and not delay:
+                    # Comes back hours from now: retrying in seconds is pointless.
+                    retryable = False
+                    hint = hint or (
+                        f"{quota.describe()}; log in (docker login, or --src-creds/"
+                        "--dest-creds) for a higher quota, or wait for it to reset"
+                    )
                 if (
                     not retryable
                     or not replayable

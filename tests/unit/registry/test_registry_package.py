@@ -18,6 +18,7 @@ MODULES = [
     "credentials",
     "errors",
     "pagination",
+    "ratelimit",
     "repository",
     "stats",
     "transport",

@@ -22,6 +22,7 @@ from imageferry.errors import (
 )
 from imageferry.registry.config import RegistryConfig
 from imageferry.registry.credentials import Credentials, StaticCredentials
+from imageferry.registry.ratelimit import Quota, parse_quota
 from imageferry.registry.stats import RegistryStats
 from imageferry.registry.transport import Transport, backoff_delay, parse_retry_after
 from imageferry.sandbox.registry import free_port
@@ -121,6 +122,57 @@ async def test_persistent_429_becomes_too_many_requests(
     assert len(fake.seen) == 4  # the first try and 3 retries
     assert "gave up after 3 retries" in str(info.value)
     assert "pull rate limit" in str(info.value)
+
+
+async def test_used_up_pull_quota_fails_at_once_and_says_how_to_raise_it(
+    fake: FakeServer, transport: Transport, sleeps: Sleeps
+) -> None:
+    # What Docker Hub answers once an anonymous client has used its pulls.
+    fake.handler = scripted(
+        lambda: web.json_response(
+            {
+                "errors": [
+                    {"code": "TOOMANYREQUESTS", "message": "You have reached your pull rate limit."}
+                ]
+            },
+            status=429,
+            headers={"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "0;w=21600"},
+        )
+    )
+    with pytest.raises(TooManyRequests) as info:
+        await transport.request(fake.host, "GET", f"{fake.url}/v2/a/manifests/1", what="a:1")
+    assert len(fake.seen) == 1 and sleeps.delays == []
+    message = str(info.value)
+    assert "pull quota used up (100 per 6 h)" in message
+    assert "docker login" in message
+
+
+async def test_429_with_quota_left_is_still_retried(
+    fake: FakeServer, transport: Transport, sleeps: Sleeps
+) -> None:
+    fake.handler = scripted(
+        lambda: web.Response(status=429, headers={"RateLimit-Remaining": "12;w=60"}),
+        lambda: web.Response(text="ok"),
+    )
+    await transport.request(fake.host, "GET", f"{fake.url}/v2/", what="ping")
+    assert len(fake.seen) == 2 and len(sleeps.delays) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "quota"),
+    [
+        (
+            {"RateLimit-Limit": "100;w=21600", "RateLimit-Remaining": "76;w=21600"},
+            Quota(76, 100, 21600),
+        ),
+        ({"RateLimit-Remaining": "0"}, Quota(0)),
+        ({"RateLimit-Limit": "200;w=21600"}, None),
+        ({"RateLimit-Remaining": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_parse_quota(headers: dict[str, str], quota: Quota | None) -> None:
+    assert parse_quota(headers) == quota
 
 
 async def test_retry_after_beyond_the_limit_fails_at_once(fake: FakeServer, sleeps: Sleeps) -> None:
