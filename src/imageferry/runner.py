@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from imageferry.copy import (
     CopyEngine,
@@ -218,9 +218,9 @@ async def run_copy(
         )
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
-                results = await _copy_all(request, engine, client)
+                results = await _with_referrers(request, client, engine.copy_many)
         else:
-            results = await _copy_all(request, engine, client)
+            results = await _with_referrers(request, client, engine.copy_many)
     # Results follow the pairs (referrers, when asked for, come after them).
     destinations = [dst for _, dst in request.pairs]
     destinations += [Reference.parse(r.destination) for r in results[len(destinations) :]]
@@ -235,11 +235,28 @@ async def run_copy(
     return results, summary
 
 
-async def _copy_all(
-    request: CopyRequest, engine: CopyEngine, client: RegistryClient
-) -> list[ImageResult]:
-    """The requested pairs, then (with ``referrers``) what refers to them, level by level."""
-    results = await engine.copy_many(request.pairs, request.options)
+class _Outcome(Protocol):
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def digest(self) -> str | None: ...
+
+
+_O = TypeVar("_O", bound=_Outcome)
+_Pair = tuple[Reference, Reference]
+
+
+async def _with_referrers(
+    request: CopyRequest,
+    client: RegistryClient,
+    run: Callable[[Sequence[_Pair], CopyOptions], Awaitable[list[_O]]],
+) -> list[_O]:
+    """``run`` the requested pairs, then (with ``referrers``) what refers to them, by level.
+
+    ``run`` copies (or plans) pairs and returns one outcome per pair, in order.
+    """
+    results = await run(request.pairs, request.options)
     if not request.referrers:
         return results
     level = [
@@ -264,7 +281,7 @@ async def _copy_all(
         fresh = [p for f in found for p in f.pairs if str(p[0]) not in copied]
         copied.update(str(src) for src, _ in fresh)
         if fresh:
-            results += await engine.copy_many(fresh, options)
+            results += await run(fresh, options)
         level = [
             (src, dst, d) for (src, dst, _), f in zip(level, found, strict=True) for d in f.digests
         ]
@@ -310,7 +327,7 @@ async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str],
 async def run_dry_run(request: CopyRequest) -> list[PlannedImage]:
     async with build_client(request) as client:
         engine = CopyEngine(repository_factory(request, client), max_images=request.concurrency)
-        return await engine.dry_run(request.pairs, request.options)
+        return await _with_referrers(request, client, engine.dry_run)
 
 
 def planned_json(planned: PlannedImage) -> dict[str, Any]:

@@ -108,3 +108,24 @@ def test_without_the_flag_only_the_image_is_copied(
     tags = httpx.get(f"{dst_registry.url}/v2/app/tags/list").json()["tags"]
     assert tags == ["v1"]
     assert signature.tag not in tags
+
+
+def test_dry_run_lists_the_referrers_and_writes_nothing(
+    src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    image = push_image(src_registry.url, "app", "v1")
+    signature = cosign_signature(src_registry, "app", image.digest)
+    result = ferry(
+        "copy",
+        "--dry-run",
+        "--referrers",
+        "-o",
+        "json",
+        f"{src_registry.host}/app:v1",
+        f"{dst_registry.host}/app:v1",
+    )
+    assert result.returncode == 0, result.stderr
+    planned = {i["destination"]: i for i in json.loads(result.stdout)["images"]}
+    sig = planned[f"{dst_registry.host}/app:{signature.tag}"]
+    assert sig["status"] == "would-copy" and sig["digest"] == signature.digest
+    assert httpx.get(f"{dst_registry.url}/v2/_catalog").json()["repositories"] == []
