@@ -39,6 +39,9 @@ class ProgressBars:
         self._total = self._progress.add_task("[bold]total", total=0)
         self._tasks: dict[str, TaskID] = {}
         self._planned: dict[str, int] = {}
+        # Bytes sent per image, kept here: rich's ``Progress.tasks`` is a list
+        # whose positions shift as finished images' bars are removed.
+        self._sent: dict[str, int] = {}
 
     def __enter__(self) -> ProgressBars:
         self._progress.start()
@@ -56,6 +59,7 @@ class ProgressBars:
         self._progress.update(self._total, total=sum(self._planned.values()))
 
     def bytes_transferred(self, key: str, n: int) -> None:
+        self._sent[key] = self._sent.get(key, 0) + n
         self._progress.advance(self._tasks[key], n)
         self._progress.advance(self._total, n)
 
@@ -64,7 +68,7 @@ class ProgressBars:
         if task is None:
             return
         # Reused and skipped bytes count as done: the bar shows the image complete.
-        remaining = self._planned.get(key, 0) - int(self._progress.tasks[task].completed)
+        remaining = self._planned.get(key, 0) - self._sent.pop(key, 0)
         if remaining > 0:
             self._progress.advance(self._total, remaining)
         self._progress.remove_task(task)

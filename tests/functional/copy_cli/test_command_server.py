@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -285,3 +286,43 @@ def test_removed_working_directory_runs_in_process(
     assert result.returncode == 0, result.stderr
     assert tag_digest(dst_registry, "app", "v1") == image.digest
     assert launcher.served() == served
+
+
+def on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``argv`` with stdout and stderr on a pseudo-terminal; (exit status, output)."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    text = b"".join(chunks).decode(errors="replace")
+    return proc.wait(timeout=60), re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def test_progress_bars_on_a_terminal_through_the_server(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    for tag in ("a", "b", "c"):
+        push_image(src_registry.url, "svc", tag, seed=tag)
+    launcher("copy", "--help")
+    served = launcher.served()
+    pairs = [f"{host}/svc:{t}" for t in "abc" for host in (src_registry.host, dst_registry.host)]
+    env = {**launcher.env, "COLUMNS": "120", "TERM": "xterm"}
+    status, output = on_a_terminal([FERRY, "copy", *pairs], env)
+    assert status == 0, output
+    assert "total" in output  # the bars, drawn by the worker on the caller's terminal
+    assert output.count("copied ") >= 3
+    assert "3 copied, 0 skipped, 0 failed" in output
+    # Again, all up to date: finished bars are removed in any order.
+    status, output = on_a_terminal([FERRY, "copy", *pairs], env)
+    assert status == 0, output
+    assert "0 copied, 3 skipped, 0 failed" in output
+    assert launcher.served() == served + 2
