@@ -4,8 +4,9 @@ Imported before anything else when ``ferry copy`` starts, so it uses the
 standard library only. :func:`run` returns None whenever the command did not
 start in a worker (no server, a stale socket, a refused connection); the
 caller then runs it in-process. Once a worker has started the command, the
-launcher forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it and returns its
-exit status.
+launcher forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, stops and
+continues it with itself on Ctrl-Z (SIGTSTP) and ``fg``, and returns its exit
+status.
 """
 
 from __future__ import annotations
@@ -97,7 +98,19 @@ def run(argv: Sequence[str], path: str | None = None) -> int | None:
             except ProcessLookupError:
                 pass
 
+        def suspend(_signum: int, _frame: FrameType | None) -> None:
+            # Ctrl-Z. The worker's process group has no parent in the terminal's
+            # session, so the kernel would drop a SIGTSTP sent to it (POSIX
+            # orphaned process groups): stop it outright, then stop ourselves;
+            # on `fg` we run on from here and let it go on too.
+            forward(signal.SIGSTOP, None)
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTSTP)
+            signal.signal(signal.SIGTSTP, suspend)
+            forward(signal.SIGCONT, None)
+
         previous = {s: signal.signal(s, forward) for s in _FORWARDED}
+        previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, suspend)
         try:
             while True:
                 try:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -175,19 +175,26 @@ def test_served_run_uses_the_callers_environment_for_credentials(
     assert tag_digest(dst_registry, "private/app", "v1") == image.digest
 
 
+def start_big_copy(
+    launcher: Launcher, src: LocalRegistry, dst: LocalRegistry
+) -> subprocess.Popen[str]:
+    """``ferry copy`` of the large test image, left running."""
+    return subprocess.Popen(
+        [FERRY, "copy", "-q", f"{src.host}/big/layer:v1", f"{dst.host}/big:v1"],
+        env=launcher.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_ctrl_c_reaches_the_worker_and_nothing_is_tagged(
     launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
 ) -> None:
     push_large_image(src_registry.url, "big/layer", "v1", layer_size=768 << 20)
     launcher("copy", "--help")
     served = launcher.served()
-    proc = subprocess.Popen(
-        [FERRY, "copy", "-q", f"{src_registry.host}/big/layer:v1", f"{dst_registry.host}/big:v1"],
-        env=launcher.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_big_copy(launcher, src_registry, dst_registry)
     uploads = dst_registry.data_dir / "docker/registry/v2/repositories/big/_uploads"
     deadline = time.monotonic() + 60
     while not (uploads.exists() and any(uploads.iterdir())):
@@ -326,3 +333,53 @@ def test_progress_bars_on_a_terminal_through_the_server(
     assert status == 0, output
     assert "0 copied, 3 skipped, 0 failed" in output
     assert launcher.served() == served + 2
+
+
+def process_state(pid: int) -> str:
+    """R, S, T (stopped), Z ... from /proc/PID/stat."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def wait_for(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_ctrl_z_stops_the_worker_and_fg_resumes_it(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    image = push_large_image(src_registry.url, "big/layer", "v1", layer_size=512 << 20)
+    launcher("copy", "--help")
+    launcher.served()
+    status = launcher("command-server", "status")
+    server = int(status.stdout.split("pid ")[1].split(",")[0])
+    proc = start_big_copy(launcher, src_registry, dst_registry)
+
+    def workers() -> list[int]:  # an earlier worker may linger as a zombie until reaped
+        return [pid for pid in children_of(server) if process_state(pid) != "Z"]
+
+    wait_for(lambda: bool(workers()), "no worker started")
+    (worker,) = workers()
+    proc.send_signal(signal.SIGTSTP)
+    wait_for(lambda: process_state(proc.pid) == "T", "the launcher did not stop")
+    wait_for(lambda: process_state(worker) == "T", "the worker did not stop")
+    proc.send_signal(signal.SIGCONT)
+    wait_for(lambda: process_state(worker) != "T", "the worker did not continue")
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert tag_digest(dst_registry, "big", "v1") == image.digest
