@@ -178,13 +178,18 @@ def test_served_run_uses_the_callers_environment_for_credentials(
 def start_big_copy(
     launcher: Launcher, src: LocalRegistry, dst: LocalRegistry
 ) -> subprocess.Popen[str]:
-    """``ferry copy`` of the large test image, left running."""
+    """``ferry copy`` of the large test image, left running.
+
+    In a process group of its own, as a shell job is: the kernel ignores
+    SIGTSTP in an orphaned group (as pytest's may be under CI).
+    """
     return subprocess.Popen(
         [FERRY, "copy", "-q", f"{src.host}/big/layer:v1", f"{dst.host}/big:v1"],
         env=launcher.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        process_group=0,
     )
 
 
