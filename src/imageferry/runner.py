@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from imageferry.copy import (
     CopyEngine,
@@ -22,9 +22,13 @@ from imageferry.copy import (
     summarize,
 )
 from imageferry.copy.events import ProgressSink
-from imageferry.copy.referrers import MAX_DEPTH as REFERRERS_DEPTH
-from imageferry.copy.referrers import find_referrers, referrer_options
-from imageferry.digest import Digest
+from imageferry.copy.referrers import (
+    Outcome,
+    Pair,
+    ReferrerSource,
+    referrer_options,
+    walk_referrers,
+)
 from imageferry.ecr.hosts import parse_registry_host
 from imageferry.errors import ConfigError, FerryError
 from imageferry.manifest import Platform
@@ -39,6 +43,8 @@ from imageferry.registry import (
     StaticCredentials,
     parse_user_pass,
 )
+
+_O = TypeVar("_O", bound=Outcome)
 
 __all__ = [
     "CopyRequest",
@@ -235,57 +241,27 @@ async def run_copy(
     return results, summary
 
 
-class _Outcome(Protocol):
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def digest(self) -> str | None: ...
-
-
-_O = TypeVar("_O", bound=_Outcome)
-_Pair = tuple[Reference, Reference]
-
-
 async def _with_referrers(
     request: CopyRequest,
     client: RegistryClient,
-    run: Callable[[Sequence[_Pair], CopyOptions], Awaitable[list[_O]]],
+    run: Callable[[Sequence[Pair], CopyOptions], Awaitable[list[_O]]],
 ) -> list[_O]:
-    """``run`` the requested pairs, then (with ``referrers``) what refers to them, by level.
+    """``run`` the requested pairs, then (with ``referrers``) what refers to them.
 
     ``run`` copies (or plans) pairs and returns one outcome per pair, in order.
     """
     results = await run(request.pairs, request.options)
     if not request.referrers:
         return results
-    level = [
-        (src, dst, Digest.parse(r.digest))
-        for (src, dst), r in zip(request.pairs, results, strict=True)
-        if r.status != "failed" and r.digest
-    ]
-    copied = {str(src) for src, _ in request.pairs}
-    looked_at: set[tuple[str, Digest]] = set()
     options = referrer_options(request.options)
-    for _depth in range(REFERRERS_DEPTH):
-        level = [x for x in level if (x[0].name, x[2]) not in looked_at]
-        looked_at.update((src.name, digest) for src, _, digest in level)
-        if not level:
-            break
-        found = await asyncio.gather(
-            *(
-                find_referrers(client.repository(src.registry, src.repository), src, dst, digest)
-                for src, dst, digest in level
-            )
-        )
-        fresh = [p for f in found for p in f.pairs if str(p[0]) not in copied]
-        copied.update(str(src) for src, _ in fresh)
-        if fresh:
-            results += await run(fresh, options)
-        level = [
-            (src, dst, d) for (src, dst, _), f in zip(level, found, strict=True) for d in f.digests
-        ]
-    return results
+
+    async def more(pairs: Sequence[Pair]) -> list[_O]:
+        return await run(pairs, options)
+
+    def source(ref: Reference) -> ReferrerSource:
+        return client.repository(ref.registry, ref.repository)
+
+    return results + await walk_referrers(request.pairs, results, source, more)
 
 
 async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str], str]:

@@ -23,9 +23,9 @@ copied tags, when the source kept them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from imageferry.copy.options import CopyOptions
 from imageferry.digest import Digest
@@ -36,10 +36,13 @@ __all__ = [
     "COSIGN_SUFFIXES",
     "MAX_DEPTH",
     "Found",
+    "Outcome",
+    "Pair",
     "ReferrerSource",
     "find_referrers",
     "referrer_options",
     "tag_for",
+    "walk_referrers",
 ]
 
 #: cosign's tags next to ``sha256-<hex>``: signature, attestations, SBOM.
@@ -114,3 +117,55 @@ def _by_digest(src: Reference, dst: Reference, digest: Digest) -> Pair:
 def _tags(digest: Digest) -> Sequence[str]:
     base = tag_for(digest)
     return (base, *(base + suffix for suffix in COSIGN_SUFFIXES))
+
+
+class Outcome(Protocol):
+    """What a copy (or a plan) of one pair says: enough to look for its referrers."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def digest(self) -> str | None: ...
+
+
+_O = TypeVar("_O", bound=Outcome)
+
+
+async def walk_referrers(
+    pairs: Sequence[Pair],
+    outcomes: Sequence[Outcome],
+    source: Callable[[Reference], ReferrerSource],
+    run: Callable[[Sequence[Pair]], Awaitable[list[_O]]],
+) -> list[_O]:
+    """Find and ``run`` the referrers of every pair that did not fail, level by level.
+
+    ``outcomes`` are the pairs' own, in order; ``source(ref)`` is the source
+    repository of ``ref``; ``run`` copies (or plans) new pairs and returns one
+    outcome each. Returns the referrers' outcomes. Each referrer is looked
+    for once, and each pair run once, even when several images share it.
+    """
+    level = [
+        (src, dst, Digest.parse(o.digest))
+        for (src, dst), o in zip(pairs, outcomes, strict=True)
+        if o.status != "failed" and o.digest
+    ]
+    done = {str(src) for src, _ in pairs}
+    looked_at: set[tuple[str, Digest]] = set()
+    results: list[_O] = []
+    for _depth in range(MAX_DEPTH):
+        level = [x for x in level if (x[0].name, x[2]) not in looked_at]
+        looked_at.update((src.name, digest) for src, _, digest in level)
+        if not level:
+            break
+        found = await asyncio.gather(
+            *(find_referrers(source(src), src, dst, digest) for src, dst, digest in level)
+        )
+        fresh = [p for f in found for p in f.pairs if str(p[0]) not in done]
+        done.update(str(src) for src, _ in fresh)
+        if fresh:
+            results += await run(fresh)
+        level = [
+            (src, dst, d) for (src, dst, _), f in zip(level, found, strict=True) for d in f.digests
+        ]
+    return results
