@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from imageferry import metrics
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
+from imageferry.copy.referrers import ReferrerSource, referrer_options, walk_referrers
 from imageferry.errors import FerryError
 from imageferry.executor.base import WorkUnit
 from imageferry.reference import Reference
@@ -290,9 +291,44 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
         refs = [(p.source, p.destination) for _, p in runnable]
         results = await engine.copy_many(refs, copy_options(spec))
         sink.record_failures(results)
+        if spec.copyReferrers:
+            await _copy_referrers(run_id, deps, conns, refs, results)
         return ""
     finally:
         await conns.aclose()
+
+
+async def _copy_referrers(
+    run_id: str,
+    deps: RunDependencies,
+    conns: RunConnections,
+    pairs: Sequence[tuple[Reference, Reference]],
+    results: Sequence[ImageResult],
+) -> None:
+    """``copyReferrers``: each referrer found becomes one more unit of the run."""
+    store = deps.store
+    spec = conns.spec
+
+    async def copy(found: Sequence[tuple[Reference, Reference]]) -> list[ImageResult]:
+        units = [WorkUnit(run_id, str(src), str(dst)) for src, dst in found]
+        store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
+        store.append_log(run_id, "INFO", f"{len(units)} referrer(s) found")
+        sink = _RunSink(store, run_id, units)
+        engine = CopyEngine(
+            conns.repository,
+            max_images=spec.concurrency,
+            events=sink,
+            image_attempts=IMAGE_ATTEMPTS,
+            retry_delay=deps.retry_delay,
+        )
+        done = await engine.copy_many(found, referrer_options(copy_options(spec)))
+        sink.record_failures(done)
+        return done
+
+    def source(ref: Reference) -> ReferrerSource:
+        return conns.client.repository(ref.registry, ref.repository)
+
+    await walk_referrers(pairs, results, source, copy)
 
 
 async def _alarm(run: RunRecord, deps: RunDependencies) -> None:

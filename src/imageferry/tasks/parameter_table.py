@@ -146,6 +146,13 @@ PARAMETER_TABLE: tuple[ParameterInfo, ...] = (
         True,
     ),
     ParameterInfo(
+        "copyReferrers",
+        ("true", "false"),
+        "false",
+        "Also copy what refers to each image: signatures, SBOMs, attestations.",
+        True,
+    ),
+    ParameterInfo(
         "scheduleType",
         ("ONE_TIME", "FIXED_RATE", "CRON"),
         "FIXED_RATE",

@@ -177,6 +177,7 @@ class TaskSpec(BaseModel):
     platforms: str = ""
     scheduleType: ScheduleType = "FIXED_RATE"
     scheduleExpression: str = DEFAULT_RATE
+    copyReferrers: bool = False
     destScanOnPush: bool = False
     destTagMutability: Literal["MUTABLE", "IMMUTABLE"] = "MUTABLE"
     destEncryption: Literal["AES256", "KMS"] = "AES256"
@@ -312,6 +313,7 @@ class _Checker:
 
     def _plain(self) -> None:
         self.out["destScanOnPush"] = self.out.get("destScanOnPush") == "true"
+        self.out["copyReferrers"] = self.out.get("copyReferrers") == "true"
         kms = self.out["destKmsKey"] = self.text("destKmsKey")
         if kms and self.out.get("destEncryption") != "KMS":
             self.problem("destKmsKey", "a KMS key needs destEncryption=KMS; set it or drop the key")

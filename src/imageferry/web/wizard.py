@@ -50,7 +50,7 @@ _STEPS: tuple[WizardStep, ...] = (
         "Images",
         "All repositories and tags, or a list.",
         ("srcList", "srcImageList", "includeUntagged"),
-        ("includeTags", "excludeTags", "multiArch", "platforms"),
+        ("includeTags", "excludeTags", "multiArch", "platforms", "copyReferrers"),
     ),
     WizardStep(
         "destination",

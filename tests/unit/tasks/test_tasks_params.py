@@ -61,6 +61,7 @@ def test_table_has_the_reference_parameters_in_order_and_marks_extensions() -> N
         "excludeTags",
         "multiArch",
         "platforms",
+        "copyReferrers",
         "scheduleType",
         "scheduleExpression",
         "destScanOnPush",
