@@ -281,13 +281,7 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
                 continue
             _fail_unit(store, units[index], problem)
         sink = _RunSink(store, run_id, [units[i] for i, _ in runnable])
-        engine = CopyEngine(
-            conns.repository,
-            max_images=spec.concurrency,
-            events=sink,
-            image_attempts=IMAGE_ATTEMPTS,
-            retry_delay=deps.retry_delay,
-        )
+        engine = _engine(conns, deps, sink)
         refs = [(p.source, p.destination) for _, p in runnable]
         results = await engine.copy_many(refs, copy_options(spec))
         sink.record_failures(results)
@@ -296,6 +290,17 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
         return ""
     finally:
         await conns.aclose()
+
+
+def _engine(conns: RunConnections, deps: RunDependencies, sink: _RunSink) -> CopyEngine:
+    """The run's copy engine, reporting to ``sink``, with per-image retries."""
+    return CopyEngine(
+        conns.repository,
+        max_images=conns.spec.concurrency,
+        events=sink,
+        image_attempts=IMAGE_ATTEMPTS,
+        retry_delay=deps.retry_delay,
+    )
 
 
 async def _copy_referrers(
@@ -307,21 +312,14 @@ async def _copy_referrers(
 ) -> None:
     """``copyReferrers``: each referrer found becomes one more unit of the run."""
     store = deps.store
-    spec = conns.spec
+    options = referrer_options(copy_options(conns.spec))
 
     async def copy(found: Sequence[tuple[Reference, Reference]]) -> list[ImageResult]:
         units = [WorkUnit(run_id, str(src), str(dst)) for src, dst in found]
         store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
         store.append_log(run_id, "INFO", f"{len(units)} referrer(s) found")
         sink = _RunSink(store, run_id, units)
-        engine = CopyEngine(
-            conns.repository,
-            max_images=spec.concurrency,
-            events=sink,
-            image_attempts=IMAGE_ATTEMPTS,
-            retry_delay=deps.retry_delay,
-        )
-        done = await engine.copy_many(found, referrer_options(copy_options(spec)))
+        done = await _engine(conns, deps, sink).copy_many(found, options)
         sink.record_failures(done)
         return done
 
