@@ -38,7 +38,8 @@ def status_command(
     while (answer := client.ping(path)) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     if answer is None:
-        typer.echo(f"not running ({path})")
+        why = client.failure(path)
+        typer.echo(f"not running ({path})" + (f": the last one failed: {why}" if why else ""))
         raise typer.Exit(1)
     typer.echo(
         f"running: pid {answer['pid']}, {answer['served']} command(s) served, "

@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+import time
 
 from imageferry.cmdserver import paths, wire
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-__all__ = ["ping", "run", "spawn", "stop"]
+__all__ = ["failure", "ping", "run", "spawn", "stop"]
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 #: The variables a new server starts with: what its imports read, no secrets.
@@ -142,6 +143,8 @@ def spawn(path: str | None = None) -> bool:
     if running is not None:
         running.close()
         return False
+    if _failed_recently(path):
+        return False
     env = {k: v for k, v in os.environ.items() if k in _SERVER_ENV or k.startswith("LC_")}
     env.update(
         (k, v)
@@ -162,6 +165,25 @@ def spawn(path: str | None = None) -> bool:
     except OSError:
         return False
     return True
+
+
+def _failed_recently(path: str) -> bool:
+    try:
+        age = time.time() - os.stat(paths.failure_path(path)).st_mtime
+    except OSError:
+        return False
+    return age < paths.RETRY_FAILED_AFTER
+
+
+def failure(path: str) -> str | None:
+    """Why the last server for ``path`` could not listen, if that is recent."""
+    if not _failed_recently(path):
+        return None
+    try:
+        with open(paths.failure_path(path)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def _ask(op: str, path: str | None) -> dict[str, Any] | None:

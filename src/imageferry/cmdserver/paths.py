@@ -24,7 +24,9 @@ import zlib
 __all__ = [
     "IDLE_SECONDS",
     "MAX_SOCKET_PATH",
+    "RETRY_FAILED_AFTER",
     "enabled",
+    "failure_path",
     "fingerprint",
     "idle_seconds",
     "runtime_dir",
@@ -118,3 +120,16 @@ def socket_path(environ: os._Environ[str] | dict[str, str] = os.environ) -> str 
         return None
     path = os.path.join(directory, f"cmd-{fingerprint(environ)}.sock")
     return path if len(os.fsencode(path)) <= MAX_SOCKET_PATH else None
+
+
+def failure_path(socket: str) -> str:
+    """Where a server that could not listen on ``socket`` leaves its reason.
+
+    While it is there (and younger than :data:`RETRY_FAILED_AFTER`), launchers
+    run in-process without starting a server that would fail the same way.
+    """
+    return socket + ".failed"
+
+
+#: Seconds after which a recorded failure to listen is tried again.
+RETRY_FAILED_AFTER = 3600.0

@@ -266,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.bind()
     except OSError as e:
-        print(f"imageferry command server: cannot listen on {args[0]}: {e}", file=sys.stderr)
+        reason = f"cannot listen on {args[0]}: {e}"
+        with contextlib.suppress(OSError):
+            Path(paths.failure_path(args[0])).write_text(reason + "\n")
+        print(f"imageferry command server: {reason}", file=sys.stderr)
         return 1
+    Path(paths.failure_path(args[0])).unlink(missing_ok=True)
     server.serve()
     return 0
 

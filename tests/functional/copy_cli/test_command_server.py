@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imageferry.cmdserver import wire
+from imageferry.cmdserver import paths, wire
 from imageferry.sandbox import LocalRegistry
 from imageferry.sandbox.images import push_image, push_large_image
 from imageferry.sandbox.skopeo import inspect_digest
@@ -388,3 +388,44 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert tag_digest(dst_registry, "big", "v1") == image.digest
+
+
+def servers_for(path: str) -> list[int]:
+    """Processes serving (or trying to serve) ``path``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if os.fsencode(path) in argv:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_server_that_cannot_listen_is_not_started_again(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    path = paths.socket_path(launcher.env)
+    assert path is not None
+    # Something else holds the socket's name: the server cannot put its socket there.
+    Path(path).mkdir()
+    (Path(path) / "keep").write_text("")
+    image = push_image(src_registry.url, "app", "v1")
+    pair = (f"{src_registry.host}/app:v1", f"{dst_registry.host}/app:v1")
+    first = launcher("copy", *pair)
+    assert first.returncode == 0, first.stderr
+    wait_for(lambda: Path(paths.failure_path(path)).exists(), "no failure recorded")
+    wait_for(lambda: not servers_for(path), "the failed server is still there")
+    status = launcher("command-server", "status")
+    assert status.returncode == 1
+    assert "the last one failed: cannot listen on" in status.stdout
+    recorded = Path(paths.failure_path(path)).stat().st_mtime_ns
+    again = launcher("copy", *pair)
+    assert again.returncode == 0, again.stderr
+    assert tag_digest(dst_registry, "app", "v1") == image.digest
+    # A server started by that run would fail the same way and record it again.
+    time.sleep(2)
+    assert servers_for(path) == []
+    assert Path(paths.failure_path(path)).stat().st_mtime_ns == recorded
