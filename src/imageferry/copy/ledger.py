@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from imageferry.copy.capabilities import BlobBatchCheck
+from imageferry.copy.turns import KeyedTurns
 from imageferry.digest import Digest
 from imageferry.errors import FerryError, NotFound, ResponseError
 from imageferry.interfaces import ImageDestination
@@ -57,7 +58,7 @@ class BlobLedger:
 
     def __init__(self) -> None:
         self._locations: dict[tuple[str, Digest], set[str]] = {}
-        self._in_flight: dict[tuple[str, Digest], asyncio.Event] = {}
+        self._turns: KeyedTurns[tuple[str, Digest]] = KeyedTurns()
         self._outcomes: list[tuple[str, str, BlobOutcome]] = []
         # (registry, repository, digest) a batch check answered for and no
         # decision has used yet: present ones report "exists", absent ones skip the HEAD.
@@ -150,22 +151,15 @@ class BlobLedger:
         """
         registry, repository = destination.registry, destination.repository
         key = (registry, descriptor.digest)
-        while True:
-            if repository in self._locations.get(key, ()):
-                checked = (registry, repository, descriptor.digest)
-                action: BlobAction = "exists" if checked in self._checked_present else "known"
-                self._checked_present.discard(checked)
-                return self._note(registry, repository, BlobOutcome(descriptor, action, 0))
-            event = self._in_flight.get(key)
-            if event is None:
-                break
-            await event.wait()
-        event = self._in_flight[key] = asyncio.Event()
+        if not await self._turns.claim(key, lambda: repository in self._locations.get(key, ())):
+            checked = (registry, repository, descriptor.digest)
+            action: BlobAction = "exists" if checked in self._checked_present else "known"
+            self._checked_present.discard(checked)
+            return self._note(registry, repository, BlobOutcome(descriptor, action, 0))
         try:
             outcome = await self._transfer(destination, descriptor, upload)
         finally:
-            del self._in_flight[key]
-            event.set()
+            self._turns.release(key)
         self.record(registry, repository, descriptor.digest)
         return self._note(registry, repository, outcome)
 

@@ -14,9 +14,9 @@ Tags are still pushed by each image that names one.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
+from imageferry.copy.turns import KeyedTurns
 from imageferry.digest import Digest
 from imageferry.interfaces import ImageDestination
 
@@ -30,7 +30,7 @@ class ManifestPushes:
 
     def __init__(self) -> None:
         self._done: set[_Key] = set()
-        self._in_flight: dict[_Key, asyncio.Event] = {}
+        self._turns: KeyedTurns[_Key] = KeyedTurns()
 
     def record(self, destination: ImageDestination, digest: Digest) -> None:
         """Remember that ``destination`` holds the manifest ``digest`` (pushed or found)."""
@@ -49,18 +49,11 @@ class ManifestPushes:
         waiter pushes on its own (its error is then its own to report).
         """
         key = (destination.registry, destination.repository, digest)
-        while True:
-            if key in self._done:
-                return False
-            event = self._in_flight.get(key)
-            if event is None:
-                break
-            await event.wait()
-        event = self._in_flight[key] = asyncio.Event()
+        if not await self._turns.claim(key, lambda: key in self._done):
+            return False
         try:
             await push()
         finally:
-            del self._in_flight[key]
-            event.set()
+            self._turns.release(key)
         self._done.add(key)
         return True
