@@ -145,12 +145,11 @@ def spawn(path: str | None = None) -> bool:
         return False
     if _failed_recently(path):
         return False
-    env = {k: v for k, v in os.environ.items() if k in _SERVER_ENV or k.startswith("LC_")}
-    env.update(
-        (k, v)
+    env = {
+        k: v
         for k, v in os.environ.items()
-        if k.startswith("PYTHON") or k in ("SSL_CERT_FILE", "SSL_CERT_DIR", "AIOHTTP_NO_EXTENSIONS")
-    )
+        if k in _SERVER_ENV or k.startswith("LC_") or paths.read_at_import(k)
+    }
     try:
         subprocess.Popen(
             [sys.executable, "-m", "imageferry.cmdserver.server", path],

@@ -29,6 +29,7 @@ __all__ = [
     "failure_path",
     "fingerprint",
     "idle_seconds",
+    "read_at_import",
     "runtime_dir",
     "socket_path",
 ]
@@ -61,6 +62,11 @@ def idle_seconds(environ: os._Environ[str] | dict[str, str] = os.environ) -> flo
     return value if value > 0 else IDLE_SECONDS
 
 
+def read_at_import(name: str) -> bool:
+    """Whether a server's imports read the environment variable ``name``."""
+    return name.startswith("PYTHON") or name in _IMPORT_TIME_VARS
+
+
 def _newest_source(root: str) -> int:
     newest = 0
     pending = [root]
@@ -84,9 +90,7 @@ def fingerprint(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
                 parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
             except OSError:
                 continue
-    parts += sorted(
-        f"{k}={v}" for k, v in environ.items() if k.startswith("PYTHON") or k in _IMPORT_TIME_VARS
-    )
+    parts += sorted(f"{k}={v}" for k, v in environ.items() if read_at_import(k))
     # A cache key, not a secret or a security boundary (the directory's mode is):
     # CRC-32 twice over costs no import of OpenSSL, unlike hashlib.
     data = "\0".join(parts).encode()
