@@ -25,7 +25,6 @@ from imageferry.copy.events import ProgressSink
 from imageferry.copy.referrers import (
     Outcome,
     Pair,
-    ReferrerSource,
     referrer_options,
     walk_referrers,
 )
@@ -258,10 +257,7 @@ async def _with_referrers(
     async def more(pairs: Sequence[Pair]) -> list[_O]:
         return await run(pairs, options)
 
-    def source(ref: Reference) -> ReferrerSource:
-        return client.repository(ref.registry, ref.repository)
-
-    return results + await walk_referrers(request.pairs, results, source, more)
+    return results + await walk_referrers(request.pairs, results, client.repository, more)
 
 
 async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str], str]:

@@ -135,15 +135,16 @@ _O = TypeVar("_O", bound=Outcome)
 async def walk_referrers(
     pairs: Sequence[Pair],
     outcomes: Sequence[Outcome],
-    source: Callable[[Reference], ReferrerSource],
+    source: Callable[[str, str], ReferrerSource],
     run: Callable[[Sequence[Pair]], Awaitable[list[_O]]],
 ) -> list[_O]:
     """Find and ``run`` the referrers of every pair that did not fail, level by level.
 
-    ``outcomes`` are the pairs' own, in order; ``source(ref)`` is the source
-    repository of ``ref``; ``run`` copies (or plans) new pairs and returns one
-    outcome each. Returns the referrers' outcomes. Each referrer is looked
-    for once, and each pair run once, even when several images share it.
+    ``outcomes`` are the pairs' own, in order; ``source(registry, repository)``
+    opens a source repository (``RegistryClient.repository``); ``run`` copies
+    (or plans) new pairs and returns one outcome each. Returns the referrers'
+    outcomes. Each referrer is looked for once, and each pair run once, even
+    when several images share it.
     """
     level = [
         (src, dst, Digest.parse(o.digest))
@@ -159,7 +160,10 @@ async def walk_referrers(
         if not level:
             break
         found = await asyncio.gather(
-            *(find_referrers(source(src), src, dst, digest) for src, dst, digest in level)
+            *(
+                find_referrers(source(src.registry, src.repository), src, dst, digest)
+                for src, dst, digest in level
+            )
         )
         fresh = [p for f in found for p in f.pairs if str(p[0]) not in done]
         done.update(str(src) for src, _ in fresh)

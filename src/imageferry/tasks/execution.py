@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from imageferry import metrics
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
-from imageferry.copy.referrers import ReferrerSource, referrer_options, walk_referrers
+from imageferry.copy.referrers import referrer_options, walk_referrers
 from imageferry.errors import FerryError
 from imageferry.executor.base import WorkUnit
 from imageferry.reference import Reference
@@ -323,10 +323,7 @@ async def _copy_referrers(
         sink.record_failures(done)
         return done
 
-    def source(ref: Reference) -> ReferrerSource:
-        return conns.client.repository(ref.registry, ref.repository)
-
-    await walk_referrers(pairs, results, source, copy)
+    await walk_referrers(pairs, results, conns.client.repository, copy)
 
 
 async def _alarm(run: RunRecord, deps: RunDependencies) -> None:
