@@ -5,7 +5,9 @@ Order of work (interfaces.py states the destination's side of it):
 1. HEAD the source reference and the destination reference. When the
    destination already names the digest the copy would produce, stop: the
    image is up to date (one HEAD on each side, plus one GET of a source index
-   when a platform selection decides the digest).
+   when a platform selection decides the digest). A destination tag in a
+   repository that holds no tags is known to be missing without its HEAD
+   (:meth:`BlobLedger.lookup_tag`).
 2. GET the manifest tree by digest, verifying each body against its digest.
 3. Plan (:mod:`imageferry.copy.plan`).
 4. Per image manifest: one batch presence check when the destination can
@@ -227,7 +229,7 @@ class ImageCopy:
         src_text, dst_text = str(self.src), str(self.dst)
         top: RawManifest | None = None
         try:
-            dst_head = await self._blame(dst_text, self.destination.head_manifest(self._dst_lookup))
+            dst_head = await self._blame(dst_text, self._destination_head())
         except _Blamed:
             # When both sides fail, the source's failure is the one to report.
             await self._source_head(src_text)
@@ -266,6 +268,17 @@ class ImageCopy:
                 ),
             )
         return _Resolved(src_head, target, current == target, top)
+
+    async def _destination_head(self) -> Descriptor | None:
+        """What the destination reference names now; for a tag, maybe known without asking."""
+
+        def head() -> Awaitable[Descriptor | None]:
+            return self.destination.head_manifest(self._dst_lookup)
+
+        if self.dst.tag is None:
+            # A repository without tags may still hold this digest, untagged.
+            return await head()
+        return await self.limits.ledger.lookup_tag(self.destination, head)
 
     async def _source_head(self, src_text: str) -> Descriptor:
         src_head = await self._blame(src_text, self.source.head_manifest(self.src.manifest_ref))

@@ -68,6 +68,9 @@ class BlobLedger:
         self.batch_checks = 0
         # (registry, repository) -> whether it held no tags when first asked this run.
         self._new: dict[tuple[str, str], asyncio.Future[bool]] = {}
+        # (registry, repository) -> whether the first tag looked up there may exist
+        # (found, or the lookup failed): then every other image asks for its own tag.
+        self._first_tag: dict[tuple[str, str], asyncio.Future[bool]] = {}
 
     async def repository_is_new(self, destination: ImageDestination) -> bool:
         """True when the destination repository had no tags when this run first asked.
@@ -79,11 +82,45 @@ class BlobLedger:
         repository per run replaces a HEAD per blob. A repository holding only
         untagged manifests also counts as new: at worst a blob is sent again.
         """
+        return await asyncio.shield(self._probe(destination))
+
+    def _probe(self, destination: ImageDestination) -> asyncio.Future[bool]:
         key = (destination.registry, destination.repository)
         probe = self._new.get(key)
         if probe is None:
             probe = self._new[key] = asyncio.ensure_future(_has_no_tags(destination))
-        return await asyncio.shield(probe)
+        return probe
+
+    async def lookup_tag(
+        self,
+        destination: ImageDestination,
+        head: Callable[[], Awaitable[Descriptor | None]],
+    ) -> Descriptor | None:
+        """The destination tag's manifest (``head``), or None without asking where none can exist.
+
+        The first image to look up a tag in a repository sends its HEAD; the
+        others wait for its answer. When that tag was found, the repository
+        is in use and each image sends its own HEAD (a re-run costs no extra
+        request). When it was missing, the repository is probed once
+        (:meth:`repository_is_new`), and in a repository without tags the
+        other images skip their HEAD: it could only answer 404.
+        """
+        key = (destination.registry, destination.repository)
+        first = self._first_tag.get(key)
+        if first is None:
+            first = self._first_tag[key] = asyncio.get_running_loop().create_future()
+            try:
+                found = await head()
+            except BaseException:
+                first.set_result(True)  # no answer: the others ask for themselves
+                raise
+            first.set_result(found is not None)
+            if found is None:
+                self._probe(destination)
+            return found
+        if not await asyncio.shield(first) and await self.repository_is_new(destination):
+            return None
+        return await head()
 
     def record(self, registry: str, repository: str, digest: Digest) -> None:
         """Remember that ``digest`` exists in ``registry/repository``."""

@@ -8,6 +8,7 @@ import pytest
 
 from imageferry.copy.ledger import BlobLedger
 from imageferry.digest import Digest
+from imageferry.errors import Denied, NotFound
 from imageferry.manifest import Descriptor
 from unit.copy.fakes import FakeRegistry
 
@@ -123,3 +124,65 @@ async def test_mount_or_upload_when_known_elsewhere(declined: bool) -> None:
 
     assert outcome.action == ("uploaded" if declined else "mounted")
     assert uploads == (["app"] if declined else [])
+
+
+class _TagRepository:
+    """A destination answering tag HEADs and tags/list, recording both."""
+
+    registry = "r.example"
+    repository = "app"
+
+    def __init__(self, tags: list[str] | None, head_error: Exception | None = None) -> None:
+        self.tags = tags  # None: the repository does not exist (404)
+        self.head_error = head_error
+        self.asked: list[str] = []
+
+    async def list_tags(self) -> list[str]:
+        self.asked.append("tags/list")
+        if self.tags is None:
+            raise NotFound("repository unknown", status=404, code="NAME_UNKNOWN")
+        return self.tags
+
+    def head(self, tag: str) -> object:
+        async def go() -> Descriptor | None:
+            self.asked.append(tag)
+            await asyncio.sleep(0.01)  # the others arrive while the first is asking
+            if self.head_error is not None:
+                raise self.head_error
+            return BLOB if self.tags and tag in self.tags else None
+
+        return go
+
+
+async def lookups(repo: _TagRepository, tags: list[str]) -> list[object]:
+    ledger = BlobLedger()
+    return await asyncio.gather(
+        *(ledger.lookup_tag(repo, repo.head(t)) for t in tags),  # type: ignore[arg-type]
+        return_exceptions=True,
+    )
+
+
+async def test_tags_in_a_repository_without_tags_are_not_asked_for() -> None:
+    repo = _TagRepository(tags=None)
+    assert await lookups(repo, ["v1", "v2", "v3"]) == [None, None, None]
+    assert repo.asked == ["v1", "tags/list"]
+
+
+async def test_a_missing_first_tag_in_a_used_repository_lets_each_ask() -> None:
+    repo = _TagRepository(tags=["v2"])
+    assert await lookups(repo, ["v1", "v2", "v3"]) == [None, BLOB, None]
+    assert sorted(repo.asked) == ["tags/list", "v1", "v2", "v3"]
+
+
+async def test_a_found_first_tag_lets_each_ask_without_a_probe() -> None:
+    repo = _TagRepository(tags=["v1", "v2"])
+    assert await lookups(repo, ["v1", "v2", "v3"]) == [BLOB, BLOB, None]
+    assert sorted(repo.asked) == ["v1", "v2", "v3"]
+
+
+async def test_a_failed_first_lookup_leaves_the_others_to_ask() -> None:
+    denied = Denied("denied", status=403, code="DENIED")
+    repo = _TagRepository(tags=None, head_error=denied)
+    results = await lookups(repo, ["v1", "v2"])
+    assert results == [denied, denied]
+    assert repo.asked == ["v1", "v2"]
