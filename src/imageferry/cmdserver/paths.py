@@ -83,7 +83,16 @@ def _newest_source(root: str) -> int:
 
 def fingerprint(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
     """A short hash naming the server this interpreter, code and environment may use."""
-    parts = [sys.executable, sys.version, _PACKAGE_ROOT, str(_newest_source(_PACKAGE_ROOT))]
+    # The interpreter by what it is, not the name it was started by: a venv's
+    # ``python`` and ``python3`` are one interpreter (``sys.prefix`` names the venv).
+    interpreter = os.path.realpath(sys.executable)
+    parts = [
+        interpreter,
+        sys.prefix,
+        sys.version,
+        _PACKAGE_ROOT,
+        str(_newest_source(_PACKAGE_ROOT)),
+    ]
     for entry in sys.path:
         if entry.endswith("-packages"):
             try:

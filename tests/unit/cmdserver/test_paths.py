@@ -1,5 +1,7 @@
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,22 @@ def test_enabled_unless_switched_off(value: str | None, on: bool) -> None:
 )
 def test_idle_seconds(value: str, seconds: float) -> None:
     assert paths.idle_seconds({"FERRY_COMMAND_SERVER_IDLE": value}) == seconds
+
+
+def test_fingerprint_is_the_same_for_each_name_of_the_interpreter() -> None:
+    # A venv's python and python3 are one interpreter: `ferry` (whichever its
+    # shebang names) and `python -m ...` must find the same server.
+    bin_dir = Path(sys.executable).parent
+    names = [n for n in ("python", "python3") if (bin_dir / n).exists()]
+    assert len(names) == 2, f"{bin_dir} lacks python or python3"
+    code = "from imageferry.cmdserver import paths; print(paths.fingerprint())"
+    found = {
+        subprocess.run(
+            [str(bin_dir / n), "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for n in names
+    }
+    assert len(found) == 1, found
 
 
 def test_fingerprint_follows_import_time_environment_only() -> None:
