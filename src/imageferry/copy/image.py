@@ -259,12 +259,13 @@ class ImageCopy:
             fetched = top = top if top is not None else await self._get(src_head)
             selection = await self._blame(src_text, _async(lambda: select(fetched, self.options)))
             target = selection.target.digest
-        if self.dst.tag is None and self.dst.digest != target:
+        if self.dst.digest is not None and self.dst.digest != target:
+            # With or without a tag: a destination naming a digest names what must arrive.
             raise _Blamed(
                 dst_text,
                 ConfigError(
                     f"the copy produces {target}, not the digest named by the destination; "
-                    "name the destination by tag, or by the digest the copy produces"
+                    "name the destination by tag alone, or with the digest the copy produces"
                 ),
             )
         return _Resolved(src_head, target, current == target, top)

@@ -202,6 +202,23 @@ async def test_copy_untagged_image_by_digest(
     assert tags(dst_registry, "app") == []
 
 
+@pytest.mark.parametrize("named", ["app:prod@{digest}", "app@{digest}"])
+async def test_destination_naming_another_digest_is_refused_and_tags_nothing(
+    client: RegistryClient, src_registry: LocalRegistry, dst_registry: LocalRegistry, named: str
+) -> None:
+    push_image(src_registry.url, "app", "v1", seed="app")
+    other = push_image(src_registry.url, "other", "v1", seed="other")
+
+    result = await CopyEngine(client.repository).copy(
+        ref(src_registry, "app:v1"), ref(dst_registry, named.format(digest=other.digest))
+    )
+
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "not the digest named by the destination" in result.error
+    assert tags(dst_registry, "app") == []
+
+
 async def test_shared_layers_cross_the_network_once(
     src_registry: LocalRegistry, dst_registry: LocalRegistry
 ) -> None:
