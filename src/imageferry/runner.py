@@ -19,6 +19,7 @@ from imageferry.copy import (
     ImageResult,
     PlannedImage,
     RepositoryFactory,
+    destination_conflicts,
     summarize,
 )
 from imageferry.copy.events import ProgressSink
@@ -97,6 +98,8 @@ class CopyRequest:
     ) -> CopyRequest:
         if multi_arch not in _MULTI_ARCH:
             raise ConfigError(f"--multi-arch must be one of {', '.join(_MULTI_ARCH)}")
+        if conflicts := destination_conflicts(pairs):
+            raise ConfigError("; ".join(conflicts.values()))
         wanted: tuple[Platform, ...] = ()
         if platforms:
             try:
@@ -104,12 +107,12 @@ class CopyRequest:
             except ValueError as e:
                 raise ConfigError(f"--platform: {e}") from None
         mirror_map: dict[str, str] = {}
-        for item in mirrors:
+        for item in _comma_items(mirrors):
             name, eq, location = item.partition("=")
             if not eq or not name.strip() or not location.strip():
                 raise ConfigError(f"--mirror {item!r} must be NAME=LOCATION, e.g. docker.io=m:5000")
             mirror_map[name.strip()] = location.strip()
-        config = RegistryConfig(mirrors=mirror_map, insecure=frozenset(insecure))
+        config = RegistryConfig(mirrors=mirror_map, insecure=frozenset(_comma_items(insecure)))
         explicit: dict[str, Credentials] = {}
         # Destination credentials win where one registry is both source and destination.
         for creds_text, side in ((src_creds, 0), (dest_creds, 1)):
@@ -136,6 +139,11 @@ class CopyRequest:
             create_repositories,
             referrers,
         )
+
+
+def _comma_items(values: Sequence[str]) -> list[str]:
+    """Repeated options, each of which may also be a comma list (as their FERRY_* variables)."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def mirror_hosts(config: RegistryConfig) -> dict[str, str]:

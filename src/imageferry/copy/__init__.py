@@ -5,7 +5,7 @@ never HTTP. Entry point: :class:`CopyEngine`.
 """
 
 from imageferry.copy.capabilities import BlobBatchCheck
-from imageferry.copy.engine import CopyEngine, RepositoryFactory
+from imageferry.copy.engine import CopyEngine, RepositoryFactory, destination_conflicts
 from imageferry.copy.events import NullSink, ProgressSink
 from imageferry.copy.image import ImageCopy, PlannedImage, RunLimits, describe_error
 from imageferry.copy.ledger import BlobAction, BlobLedger, BlobOutcome
@@ -45,6 +45,7 @@ __all__ = [
     "Status",
     "build_plan",
     "describe_error",
+    "destination_conflicts",
     "host_platform",
     "select",
     "summarize",

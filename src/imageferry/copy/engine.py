@@ -23,7 +23,7 @@ from imageferry.errors import ConfigError
 from imageferry.interfaces import ImageDestination, ImageSource
 from imageferry.reference import Reference
 
-__all__ = ["CopyEngine", "Repository", "RepositoryFactory"]
+__all__ = ["CopyEngine", "Repository", "RepositoryFactory", "destination_conflicts"]
 
 
 class Repository(ImageSource, ImageDestination, Protocol):
@@ -32,6 +32,31 @@ class Repository(ImageSource, ImageDestination, Protocol):
 
 #: ``factory(registry, repository)``, e.g. ``RegistryClient.repository``.
 RepositoryFactory = Callable[[str, str], Repository]
+
+
+def destination_conflicts(pairs: Sequence[tuple[Reference, Reference]]) -> dict[str, str]:
+    """Destination tags that more than one source is copied to, each with one line saying so.
+
+    Two sources racing for one tag leave it on whichever push lands last, and
+    would both report success; the engine copies neither. The same pair given
+    twice is no conflict.
+    """
+    sources: dict[str, list[str]] = {}
+    for src, dst in pairs:
+        if dst.tag is not None:
+            named = sources.setdefault(str(dst.with_digest(None)), [])
+            if str(src) not in named:
+                named.append(str(src))
+    return {
+        dst: f"{dst} is the destination of {len(named)} different sources "
+        f"({', '.join(named)}): name each destination once"
+        for dst, named in sources.items()
+        if len(named) > 1
+    }
+
+
+def _conflict(conflicts: dict[str, str], dst: Reference) -> str | None:
+    return conflicts.get(str(dst.with_digest(None))) if dst.tag is not None else None
 
 
 class CopyEngine:
@@ -84,8 +109,11 @@ class CopyEngine:
         options = options or CopyOptions()
         limits = RunLimits(self.ledger, self.max_blobs, self.blob_attempts, self.retry_delay)
         slots = asyncio.Semaphore(self.max_images)
+        conflicts = destination_conflicts(pairs)
 
         async def one(index: int, src: Reference, dst: Reference) -> ImageResult:
+            if (conflict := _conflict(conflicts, dst)) is not None:
+                return ImageResult(str(src), str(dst), None, "failed", error=conflict)
             async with slots:
                 return await self._copy_with_retries(str(index), src, dst, options, limits)
 
@@ -104,8 +132,11 @@ class CopyEngine:
         options = options or CopyOptions()
         limits = RunLimits(self.ledger, self.max_blobs, self.blob_attempts, self.retry_delay)
         slots = asyncio.Semaphore(self.max_images)
+        conflicts = destination_conflicts(pairs)
 
         async def one(index: int, src: Reference, dst: Reference) -> PlannedImage:
+            if (conflict := _conflict(conflicts, dst)) is not None:
+                return PlannedImage(str(src), str(dst), None, "failed", error=conflict)
             async with slots:
                 try:
                     copier = self._image(str(index), src, dst, options, limits)

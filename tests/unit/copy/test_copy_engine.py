@@ -558,3 +558,28 @@ async def test_image_retried_after_a_retryable_failure(
     assert twice.status == "copied", twice.error
     assert twice.attempts == 2
     assert dst.tag("app", "v1") == raw
+
+
+async def test_two_sources_for_one_destination_tag_copy_neither(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    store_image(src, "app", b"cfg-1", [b"one"], tag="1.0")
+    store_image(src, "app", b"cfg-2", [b"two"], tag="2.0")
+    other = store_image(src, "app", b"cfg-3", [b"three"], tag="3.0")
+    pairs = [
+        (ref(f"{SRC}/app:1.0"), ref(f"{DST}/app:prod")),
+        (ref(f"{SRC}/app:2.0"), ref(f"{DST}/app:prod")),
+        (ref(f"{SRC}/app:3.0"), ref(f"{DST}/app:3.0")),
+        (ref(f"{SRC}/app:3.0"), ref(f"{DST}/app:3.0")),  # the same pair twice is no conflict
+    ]
+
+    results = await engine(src, dst).copy_many(pairs)
+    planned = await engine(src, dst).dry_run(pairs[:2])
+
+    assert [r.status for r in results] == ["failed", "failed", "copied", "copied"]
+    for r in (*results[:2], *planned):
+        assert r.error is not None
+        assert f"{DST}/app:prod is the destination of 2 different sources" in r.error
+        assert f"{SRC}/app:1.0, {SRC}/app:2.0" in r.error
+    assert dst.tag("app", "prod") is None
+    assert dst.tag("app", "3.0") == other
