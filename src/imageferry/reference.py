@@ -36,9 +36,12 @@ DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
-_DOMAIN_COMPONENT = re.compile(r"^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# ASCII spelled out, never ``\w`` or ``\d``: in Python those match any Unicode
+# letter or digit. Used with fullmatch: ``$`` alone would accept a trailing newline.
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
+_DOMAIN_COMPONENT = re.compile(r"[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_PORT = re.compile(r"[0-9]{1,5}")
 _MAX_NAME = 255
 
 
@@ -75,14 +78,14 @@ class Reference:
         if not path:
             raise InvalidReference(original, "path", "is empty")
         for component in path.split("/"):
-            if not _COMPONENT.match(component):
+            if not _COMPONENT.fullmatch(component):
                 raise InvalidReference(
                     original,
                     "path",
                     f"component {component!r} must be lowercase letters and digits, "
                     "separated by '.', '_', '__' or '-'",
                 )
-        if tag is not None and not _TAG.match(tag):
+        if tag is not None and not _TAG.fullmatch(tag):
             raise InvalidReference(
                 original, "tag", f"{tag!r} must match [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
             )
@@ -153,17 +156,24 @@ def _validate_domain(original: str, domain: str) -> None:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise InvalidReference(original, "host", f"{host!r} is not an IPv6 address") from None
-        if port and not (port.startswith(":") and port[1:].isdigit()):
-            raise InvalidReference(original, "host", f"port {port!r} must be ':' and digits")
+        if port and not (port.startswith(":") and _valid_port(port[1:])):
+            raise InvalidReference(
+                original, "host", f"port {port!r} must be ':' and a number 1-65535"
+            )
         return
     host, colon, port = domain.partition(":")
-    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+    if colon and not _valid_port(port):
         raise InvalidReference(original, "host", f"port {port!r} must be a number 1-65535")
     labels = host.split(".")
-    if not host or not all(_DOMAIN_COMPONENT.match(label) for label in labels):
+    if not host or not all(_DOMAIN_COMPONENT.fullmatch(label) for label in labels):
         raise InvalidReference(
             original, "host", f"{host!r} is not a valid host name (letters, digits, '-', '.')"
         )
+
+
+def _valid_port(port: str) -> bool:
+    # str.isdigit() and int() take any Unicode digit; a port is ASCII digits.
+    return bool(_PORT.fullmatch(port)) and 0 < int(port) < 65536
 
 
 def _split_tag(original: str, rest: str) -> tuple[str, str | None]:

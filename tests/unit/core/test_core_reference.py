@@ -81,6 +81,18 @@ INVALID = [
     ("x/_a", "path"),
     ("host.com/", "path"),
     ("a" * 300, "path"),
+    # The grammar is ASCII: Python's Unicode \w and \d must not widen it.
+    ("localhost:5000/app:caf\u00e9", "tag"),
+    ("localhost:5000/app:v\u0661", "tag"),  # ARABIC-INDIC DIGIT ONE
+    ("app:\u00b2", "tag"),  # SUPERSCRIPT TWO
+    ("localhost:\u0665\u0660\u0660\u0660/app", "host"),  # Arabic-Indic 5000
+    ("[::1]:\u0665/app", "host"),
+    ("r\u00e9gistry.example.com/app", "host"),
+    ("example.com/caf\u00e9", "path"),
+    # A newline inside a part is not hidden by a regex's '$'.
+    ("example.com/a\n/b", "path"),
+    ("host\n.example.com/x", "host"),
+    ("localhost:5000\n/x", "host"),
 ]
 
 
