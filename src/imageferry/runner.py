@@ -231,9 +231,9 @@ async def run_copy(
         )
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
-                results = await _with_referrers(request, client, engine.copy_many)
+                results = await _with_referrers(request, client, engine.copy_many, _failed_copy)
         else:
-            results = await _with_referrers(request, client, engine.copy_many)
+            results = await _with_referrers(request, client, engine.copy_many, _failed_copy)
     # Results follow the pairs (referrers, when asked for, come after them).
     destinations = [dst for _, dst in request.pairs]
     destinations += [Reference.parse(r.destination) for r in results[len(destinations) :]]
@@ -248,14 +248,24 @@ async def run_copy(
     return results, summary
 
 
+def _failed_copy(pair: Pair, error: str) -> ImageResult:
+    return ImageResult(str(pair[0]), str(pair[1]), None, "failed", error=error)
+
+
+def _failed_plan(pair: Pair, error: str) -> PlannedImage:
+    return PlannedImage(str(pair[0]), str(pair[1]), None, "failed", error=error)
+
+
 async def _with_referrers(
     request: CopyRequest,
     client: RegistryClient,
     run: Callable[[Sequence[Pair], CopyOptions], Awaitable[list[_O]]],
+    failed: Callable[[Pair, str], _O],
 ) -> list[_O]:
     """``run`` the requested pairs, then (with ``referrers``) what refers to them.
 
-    ``run`` copies (or plans) pairs and returns one outcome per pair, in order.
+    ``run`` copies (or plans) pairs and returns one outcome per pair, in order;
+    ``failed`` makes the failed outcome of a pair whose referrers could not be looked for.
     """
     results = await run(request.pairs, request.options)
     if not request.referrers:
@@ -265,7 +275,7 @@ async def _with_referrers(
     async def more(pairs: Sequence[Pair]) -> list[_O]:
         return await run(pairs, options)
 
-    return results + await walk_referrers(request.pairs, results, client.repository, more)
+    return results + await walk_referrers(request.pairs, results, client.repository, more, failed)
 
 
 async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str], str]:
@@ -307,7 +317,7 @@ async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str],
 async def run_dry_run(request: CopyRequest) -> list[PlannedImage]:
     async with build_client(request) as client:
         engine = CopyEngine(repository_factory(request, client), max_images=request.concurrency)
-        return await _with_referrers(request, client, engine.dry_run)
+        return await _with_referrers(request, client, engine.dry_run, _failed_plan)
 
 
 def planned_json(planned: PlannedImage) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import Protocol, TypeVar
 
 from imageferry.copy.options import CopyOptions
 from imageferry.digest import Digest
+from imageferry.errors import FerryError
 from imageferry.manifest import Descriptor, Index, RawManifest
 from imageferry.reference import Reference
 
@@ -137,6 +138,7 @@ async def walk_referrers(
     outcomes: Sequence[Outcome],
     source: Callable[[str, str], ReferrerSource],
     run: Callable[[Sequence[Pair]], Awaitable[list[_O]]],
+    failed: Callable[[Pair, str], _O],
 ) -> list[_O]:
     """Find and ``run`` the referrers of every pair that did not fail, level by level.
 
@@ -144,7 +146,9 @@ async def walk_referrers(
     opens a source repository (``RegistryClient.repository``); ``run`` copies
     (or plans) new pairs and returns one outcome each. Returns the referrers'
     outcomes. Each referrer is looked for once, and each pair run once, even
-    when several images share it.
+    when several images share it. Where looking fails (the source answers an
+    error), ``failed(pair, message)`` makes that pair's failed outcome, and the
+    walk goes on with the others.
     """
     level = [
         (src, dst, Digest.parse(o.digest))
@@ -159,12 +163,21 @@ async def walk_referrers(
         looked_at.update((src.name, digest) for src, _, digest in level)
         if not level:
             break
-        found = await asyncio.gather(
+        looked = await asyncio.gather(
             *(
                 find_referrers(source(src.registry, src.repository), src, dst, digest)
                 for src, dst, digest in level
-            )
+            ),
+            return_exceptions=True,
         )
+        found: list[Found] = []
+        for (src, dst, _), answer in zip(level, looked, strict=True):
+            if isinstance(answer, FerryError):
+                results.append(failed((src, dst), f"looking for referrers of {src}: {answer}"))
+                answer = Found((), ())
+            elif isinstance(answer, BaseException):
+                raise answer
+            found.append(answer)
         fresh = [p for f in found for p in f.pairs if str(p[0]) not in done]
         done.update(str(src) for src, _ in fresh)
         if fresh:

@@ -323,7 +323,15 @@ async def _copy_referrers(
         sink.record_failures(done)
         return done
 
-    await walk_referrers(pairs, results, conns.client.repository, copy)
+    def failed(pair: tuple[Reference, Reference], error: str) -> ImageResult:
+        # One more unit of the run, failed: the run reports it like any other.
+        unit = WorkUnit(run_id, f"referrers of {pair[0]}", str(pair[1]))
+        store.add_pending_images(run_id, [ImageUnit(unit.source, unit.destination, unit.key)])
+        result = ImageResult(unit.source, unit.destination, None, "failed", error=error)
+        _RunSink(store, run_id, [unit]).record_failures([result])
+        return result
+
+    await walk_referrers(pairs, results, conns.client.repository, copy, failed)
 
 
 async def _alarm(run: RunRecord, deps: RunDependencies) -> None:

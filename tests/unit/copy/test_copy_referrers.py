@@ -64,3 +64,51 @@ async def test_nothing_refers_to_it() -> None:
 
 def test_tag_schema_name() -> None:
     assert tag_for(SUBJECT) == "sha256-" + SUBJECT.encoded
+
+
+async def test_a_failed_lookup_is_one_failed_outcome_and_the_walk_goes_on() -> None:
+    from dataclasses import dataclass
+
+    from imageferry.copy.referrers import walk_referrers
+    from imageferry.errors import ServerError
+
+    broken = Reference.parse("src.example.com/team/broken:v1")
+
+    class Flaky(Source):
+        def __init__(self, repository: str) -> None:
+            super().__init__(api=True, tags={})
+            self.repository = repository
+
+        async def list_referrers(self, digest: Digest) -> list[Descriptor] | None:
+            if self.repository == "team/broken":
+                raise ServerError("answered 500", status=500, registry="src.example.com")
+            return await super().list_referrers(digest) if digest == SUBJECT else []
+
+    @dataclass
+    class Out:
+        source: str
+        status: str
+        digest: str | None = None
+        error: str | None = None
+
+    ran: list[str] = []
+
+    async def run(pairs: object) -> list[Out]:
+        copied = [Out(str(src), "copied") for src, _ in pairs]  # type: ignore[attr-defined]
+        ran.extend(o.source for o in copied)
+        return copied
+
+    outcomes = await walk_referrers(
+        [(SRC, DST), (broken, DST)],
+        [Out(str(SRC), "copied", str(SUBJECT)), Out(str(broken), "copied", str(SUBJECT))],
+        lambda registry, repository: Flaky(repository),
+        run,
+        lambda pair, error: Out(str(pair[0]), "failed", error=error),
+    )
+
+    assert ran == [f"src.example.com/team/app@{API_SBOM}"]
+    failed = [o for o in outcomes if o.status == "failed"]
+    assert [o.source for o in failed] == [str(broken)]
+    assert failed[0].error is not None
+    assert failed[0].error.startswith(f"looking for referrers of {broken}: ")
+    assert "answered 500" in failed[0].error
