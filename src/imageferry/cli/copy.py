@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,14 +15,27 @@ import typer
 from imageferry.errors import ConfigError, FerryError
 from imageferry.reference import Reference
 
-__all__ = ["parse_pairs_file", "register"]
+__all__ = ["ListedPair", "parse_pairs_file", "read_pairs_file", "register"]
 
 OutputFormat = Literal["text", "json"]
 
 
-def parse_pairs_file(text: str, origin: str = "file") -> list[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class ListedPair:
+    """One ``SOURCE DESTINATION`` pair and where it was written.
+
+    ``origin`` is ``FILE:LINE`` for a pair read from ``--from-file`` (so that an
+    error can point at it), ``""`` for one given as arguments.
+    """
+
+    source: str
+    destination: str
+    origin: str = ""
+
+
+def parse_pairs_file(text: str, origin: str = "file") -> list[ListedPair]:
     """``SRC DST`` per line; blank lines and ``#`` comments ignored."""
-    pairs: list[tuple[str, str]] = []
+    pairs: list[ListedPair] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -29,39 +43,58 @@ def parse_pairs_file(text: str, origin: str = "file") -> list[tuple[str, str]]:
         fields = line.split()
         if len(fields) != 2:
             raise ConfigError(
-                f"{origin} line {number}: expected 'SOURCE DESTINATION', got {len(fields)} "
+                f"{origin}:{number}: expected 'SOURCE DESTINATION', got {len(fields)} "
                 f"field(s): {line!r}"
             )
-        pairs.append((fields[0], fields[1]))
+        pairs.append(ListedPair(fields[0], fields[1], f"{origin}:{number}"))
     return pairs
 
 
-def _pairs_from_args(images: Sequence[str], from_file: Path | None) -> list[tuple[str, str]]:
+def read_pairs_file(from_file: Path) -> tuple[str, str]:
+    """``(name, text)`` of ``--from-file`` (``-``: stdin), decoded as UTF-8.
+
+    A byte-order mark (Windows editors write one) is dropped; bytes that are not
+    UTF-8 are a :class:`ConfigError` naming the file and the line.
+    """
+    stdin = str(from_file) == "-"
+    name = "<stdin>" if stdin else str(from_file)
+    try:
+        data = sys.stdin.buffer.read() if stdin else from_file.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read --from-file {name}: {e.strerror or e}") from None
+    try:
+        return name, data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"cannot read --from-file {name}: line {line} is not UTF-8 "
+            f"(byte 0x{data[e.start]:02x}); save the file as UTF-8"
+        ) from None
+
+
+def _pairs_from_args(images: Sequence[str], from_file: Path | None) -> list[ListedPair]:
     if len(images) % 2:
         raise ConfigError(
             f"images come in SOURCE DESTINATION pairs; got {len(images)} argument(s), "
             f"the last one ({images[-1]!r}) has no destination"
         )
-    pairs = list(zip(images[::2], images[1::2], strict=True))
+    pairs = [ListedPair(s, d) for s, d in zip(images[::2], images[1::2], strict=True)]
     if from_file is not None:
-        try:
-            text = sys.stdin.read() if str(from_file) == "-" else from_file.read_text()
-        except OSError as e:
-            raise ConfigError(f"cannot read --from-file {from_file}: {e.strerror}") from None
-        pairs += parse_pairs_file(text, str(from_file))
+        name, text = read_pairs_file(from_file)
+        pairs += parse_pairs_file(text, name)
     if not pairs:
         raise ConfigError("nothing to copy: give SOURCE DESTINATION pairs or --from-file FILE")
     return pairs
 
 
-def _parse_references(pairs: list[tuple[str, str]]) -> list[tuple[Reference, Reference]]:
+def _parse_references(pairs: list[ListedPair]) -> list[tuple[Reference, Reference]]:
     problems: list[str] = []
     parsed: list[tuple[Reference, Reference]] = []
-    for src, dst in pairs:
+    for pair in pairs:
         try:
-            parsed.append((Reference.parse(src), Reference.parse(dst)))
+            parsed.append((Reference.parse(pair.source), Reference.parse(pair.destination)))
         except FerryError as e:
-            problems.append(str(e))
+            problems.append(f"{pair.origin}: {e}" if pair.origin else str(e))
     if problems:
         raise ConfigError("; ".join(problems))
     return parsed

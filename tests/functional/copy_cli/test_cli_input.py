@@ -37,3 +37,42 @@ def test_non_ascii_tag_is_refused_before_any_upload(src_registry, dst_registry, 
     assert f"tag {tag!r}" in line
     # Refused before any blob crossed: the destination has no repository at all.
     assert repositories(dst_registry.url) == []
+
+
+def test_from_file_with_bom_and_crlf_copies(src_registry, dst_registry, tmp_path):
+    # A Windows editor's file: byte-order mark, CRLF line endings.
+    for tag in ("a", "b"):
+        push_image(src_registry.url, "svc", tag, seed=tag)
+    text = "".join(f"{src_registry.host}/svc:{t} {dst_registry.host}/svc:{t}\r\n" for t in "ab")
+    listing = tmp_path / "pairs.txt"
+    listing.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = ferry("copy", "-q", "--from-file", str(listing))
+    assert result.returncode == 0, result.stderr
+    assert "2 copied, 0 skipped, 0 failed" in result.stdout
+    tags = httpx.get(f"{dst_registry.url}/v2/svc/tags/list").json()["tags"]
+    assert sorted(tags) == ["a", "b"]
+
+
+def test_from_file_not_utf8_names_file_and_line(dst_registry, tmp_path):
+    listing = tmp_path / "pairs.txt"
+    listing.write_bytes(
+        f"# mirror list\n# caf\xe9\nlocalhost:1/app:1 {dst_registry.host}/app:1\n".encode("latin-1")
+    )
+    result = ferry("copy", "--from-file", str(listing))
+    assert result.returncode == 2
+    line = error_line(result)
+    assert f"--from-file {listing}: line 2 is not UTF-8" in line
+    assert repositories(dst_registry.url) == []
+
+
+def test_from_file_bad_reference_names_its_line(src_registry, dst_registry, tmp_path):
+    good = f"{src_registry.host}/a:1 {dst_registry.host}/a:1\n"
+    listing = tmp_path / "pairs.txt"
+    listing.write_text(
+        "# header\n" + good * 5 + f"{src_registry.host}/a:1 {dst_registry.host}/Bad:1\n"
+    )
+    result = ferry("copy", "--from-file", str(listing))
+    assert result.returncode == 2
+    line = error_line(result)
+    assert f"{listing}:7: invalid image reference '{dst_registry.host}/Bad:1': path" in line
+    assert repositories(dst_registry.url) == []
