@@ -44,7 +44,13 @@ from imageferry.errors import (
     ResponseError,
 )
 from imageferry.interfaces import ImageDestination, ImageSource
-from imageferry.manifest import Descriptor, Index, RawManifest, is_index_type
+from imageferry.manifest import (
+    Descriptor,
+    Index,
+    RawManifest,
+    is_index_type,
+    is_non_distributable,
+)
 from imageferry.reference import Reference
 
 __all__ = ["ImageCopy", "PlannedImage", "RunLimits", "describe_error"]
@@ -345,12 +351,17 @@ class ImageCopy:
         )
         if present is not None and present.digest == digest:
             self.limits.manifests.record(self.destination, digest)
-            # The registry only accepts a manifest once its blobs exist there.
+            # The registry only accepts a manifest once its blobs exist there,
+            # foreign layers excepted: a copy without them may have pushed it.
+            foreign = [b for b in image.blobs if is_non_distributable(b.media_type)]
             for blob in image.blobs:
+                if blob in foreign:
+                    continue
                 self.limits.ledger.record(
                     self.destination.registry, self.destination.repository, blob.digest
                 )
                 self._reused += blob.size
+            await _all(self._copy_blob(blob) for blob in foreign)
             return
         if self.source.registry == self.destination.registry:
             # Same registry: the source repository is a place to mount from.

@@ -314,10 +314,12 @@ def push_foreign_layer_image(
     foreign_url: str = "https://example.invalid/windows/base-layer.tar.gz",
     seed: int | str = 0,
     auth: Credentials | None = None,
+    store_foreign: bool = False,
 ) -> PushedManifest:
     """Push a Docker image whose base layer is *foreign* (like Windows base
-    layers): its descriptor carries ``urls`` and its blob is never uploaded,
+    layers): its descriptor carries ``urls`` and its blob is not uploaded,
     so a copier must skip it rather than fail on "blob unknown".
+    ``store_foreign`` uploads it too, as a registry mirroring such layers holds it.
     """
     foreign = make_layer(f"{seed}/foreign", foreign_size)
     foreign_desc = Descriptor(
@@ -325,6 +327,8 @@ def push_foreign_layer_image(
     )
     own = make_layer(f"{seed}/own", 1024)
     with _Session(target, auth) as pusher:
+        if store_foreign:
+            pusher.push_blob(repo, foreign.blob, DOCKER_FOREIGN_LAYER)
         layers = [foreign_desc, pusher.push_blob(repo, own.blob, DOCKER_LAYER)]
         platform = Platform("windows", "amd64")
         config = _image_config(platform, [foreign.diff_id, own.diff_id], seed, "docker")

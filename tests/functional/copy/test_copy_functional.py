@@ -333,6 +333,32 @@ async def test_foreign_layers_are_left_out_with_a_note(
     assert any("non-distributable" in note for note in result.notes)
 
 
+async def test_foreign_layers_asked_for_later_are_sent_though_the_manifest_is_there(
+    client: RegistryClient, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    pushed = push_foreign_layer_image(src_registry.url, "win", "v1", store_foreign=True)
+    foreign = next(
+        layer for layer in json.loads(pushed.body)["layers"] if "foreign" in layer["mediaType"]
+    )
+    engine = CopyEngine(client.repository)
+    first = await engine.copy(ref(src_registry, "win:v1"), ref(dst_registry, "win:v1"))
+    assert first.status == "copied", first.error
+
+    # Another tag of the same repository, now with foreign layers: the registry
+    # took the manifest without that layer, so it must still be sent.
+    second = await CopyEngine(client.repository).copy(
+        ref(src_registry, "win:v1"),
+        ref(dst_registry, "win:v1-full"),
+        CopyOptions(include_foreign_layers=True),
+    )
+
+    assert second.status == "copied", second.error
+    assert second.bytes_transferred == foreign["size"]
+    blob = httpx.head(f"{dst_registry.url}/v2/win/blobs/{foreign['digest']}")
+    assert blob.status_code == 200
+    assert skopeo.inspect_digest(f"{dst_registry.host}/win:v1-full") == pushed.digest
+
+
 async def test_dry_run_writes_nothing(
     client: RegistryClient, src_registry: LocalRegistry, dst_registry: LocalRegistry
 ) -> None:
