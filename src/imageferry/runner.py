@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,6 +79,10 @@ class CopyRequest:
     create_repositories: bool = True
     #: Also copy each image's referrers: signatures, SBOMs, attestations.
     referrers: bool = False
+    #: The sources' explicit credentials, when a registry that is also a
+    #: destination takes other ones there (``explicit`` then holds the
+    #: destinations'): the sources are read through a client of their own.
+    source_explicit: dict[str, Credentials] | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -113,17 +118,23 @@ class CopyRequest:
                 raise ConfigError(f"--mirror {item!r} must be NAME=LOCATION, e.g. docker.io=m:5000")
             mirror_map[name.strip()] = location.strip()
         config = RegistryConfig(mirrors=mirror_map, insecure=frozenset(_comma_items(insecure)))
-        explicit: dict[str, Credentials] = {}
-        # Destination credentials win where one registry is both source and destination.
+        sides: list[dict[str, Credentials]] = [{}, {}]
         for creds_text, side in ((src_creds, 0), (dest_creds, 1)):
             if creds_text:
                 creds = parse_user_pass(creds_text)
                 for pair in pairs:
-                    explicit[pair[side].registry] = creds
+                    sides[side][pair[side].registry] = creds
         # The transport asks for a mirrored registry's credentials by the mirror's host.
-        for registry, host in mirror_hosts(config).items():
-            if registry in explicit:
-                explicit.setdefault(host, explicit[registry])
+        for found in sides:
+            for registry, host in mirror_hosts(config).items():
+                if registry in found:
+                    found.setdefault(host, found[registry])
+        sources, destinations = sides
+        explicit = {**sources, **destinations}
+        # One registry on both sides with other credentials on each (say, a
+        # read-only account for the source projects): each side its own client.
+        both = sources.keys() & destinations.keys()
+        split = any(sources[r] != destinations[r] for r in both)
         options = CopyOptions(
             multi_arch=multi_arch,  # type: ignore[arg-type]
             platforms=wanted,
@@ -138,6 +149,7 @@ class CopyRequest:
             concurrency,
             create_repositories,
             referrers,
+            {**destinations, **sources} if split else None,
         )
 
 
@@ -196,11 +208,26 @@ def _registries(request: CopyRequest) -> list[str]:
     return sorted({ref.registry for pair in request.pairs for ref in pair})
 
 
-def build_client(request: CopyRequest) -> RegistryClient:
+def build_client(request: CopyRequest, *, sources: bool = False) -> RegistryClient:
+    """The run's client; with ``sources``, the one reading the sources (see ``source_explicit``)."""
+    explicit = request.explicit
+    if sources and request.source_explicit is not None:
+        explicit = request.source_explicit
     chain = credential_chain(
-        request.explicit, request.authfile, _registries(request), config=request.config
+        explicit, request.authfile, _registries(request), config=request.config
     )
     return RegistryClient(request.config, chain)
+
+
+@asynccontextmanager
+async def _clients(request: CopyRequest) -> AsyncIterator[tuple[RegistryClient, RegistryClient]]:
+    """(destinations' client, sources' client): one client unless the sides' credentials differ."""
+    async with build_client(request) as client:
+        if request.source_explicit is None:
+            yield client, client
+            return
+        async with build_client(request, sources=True) as source_client:
+            yield client, source_client
 
 
 def repository_factory(request: CopyRequest, client: RegistryClient) -> RepositoryFactory:
@@ -225,15 +252,20 @@ async def run_copy(
     # Best effort: with only a login token (no AWS keys) the repository cannot be
     # checked, yet pushing into an existing one works. A failed push says both.
     unchecked = await ensure_ecr_repositories(request)
-    async with build_client(request) as client:
+    async with _clients(request) as (client, source_client):
         engine = CopyEngine(
-            repository_factory(request, client), max_images=request.concurrency, events=progress
+            repository_factory(request, client),
+            source_repository=source_client.repository,
+            max_images=request.concurrency,
+            events=progress,
         )
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
-                results = await _with_referrers(request, client, engine.copy_many, _failed_copy)
+                results = await _with_referrers(
+                    request, source_client, engine.copy_many, _failed_copy
+                )
         else:
-            results = await _with_referrers(request, client, engine.copy_many, _failed_copy)
+            results = await _with_referrers(request, source_client, engine.copy_many, _failed_copy)
     # Results follow the pairs (referrers, when asked for, come after them).
     destinations = [dst for _, dst in request.pairs]
     destinations += [Reference.parse(r.destination) for r in results[len(destinations) :]]
@@ -315,9 +347,13 @@ async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str],
 
 
 async def run_dry_run(request: CopyRequest) -> list[PlannedImage]:
-    async with build_client(request) as client:
-        engine = CopyEngine(repository_factory(request, client), max_images=request.concurrency)
-        return await _with_referrers(request, client, engine.dry_run, _failed_plan)
+    async with _clients(request) as (client, source_client):
+        engine = CopyEngine(
+            repository_factory(request, client),
+            source_repository=source_client.repository,
+            max_images=request.concurrency,
+        )
+        return await _with_referrers(request, source_client, engine.dry_run, _failed_plan)
 
 
 def planned_json(planned: PlannedImage) -> dict[str, Any]:

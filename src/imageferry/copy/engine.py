@@ -68,13 +68,15 @@ class CopyEngine:
     one engine per run (a scheduled task run, a CLI invocation), or pass a
     fresh ``ledger``. ``blob_attempts`` bounds whole-blob restarts after a
     broken stream; ``image_attempts`` whole-image retries after a retryable
-    failure (connection, 5xx, 429).
+    failure (connection, 5xx, 429). ``source_repository`` opens the sources
+    when they are read with other credentials than the destinations are written.
     """
 
     def __init__(
         self,
         repository: RepositoryFactory,
         *,
+        source_repository: RepositoryFactory | None = None,
         ledger: BlobLedger | None = None,
         max_images: int = 8,
         max_blobs: int = 8,
@@ -86,6 +88,7 @@ class CopyEngine:
         if max_images < 1 or max_blobs < 1 or blob_attempts < 1 or image_attempts < 1:
             raise ConfigError("concurrency limits and attempts must be at least 1")
         self._repository = repository
+        self._source_repository = source_repository or repository
         self.ledger = ledger if ledger is not None else BlobLedger()
         self.max_images = max_images
         self.max_blobs = max_blobs
@@ -159,7 +162,7 @@ class CopyEngine:
     def _image(
         self, key: str, src: Reference, dst: Reference, options: CopyOptions, limits: RunLimits
     ) -> ImageCopy:
-        source = self._repository(src.registry, src.repository)
+        source = self._source_repository(src.registry, src.repository)
         destination = self._repository(dst.registry, dst.repository)
         return ImageCopy(
             source, destination, src, dst, options, limits, key=key, events=self.events
