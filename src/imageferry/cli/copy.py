@@ -100,6 +100,13 @@ def _parse_references(pairs: list[ListedPair]) -> list[tuple[Reference, Referenc
     return parsed
 
 
+def _check_authfile(path: Path) -> None:
+    """Read ``--authfile`` now: a missing or broken file is exit 2, before any request."""
+    from imageferry.registry.credentials import DockerConfigCredentials
+
+    DockerConfigCredentials(path, label="--authfile")
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"ferry: error: {message}", err=True)
     return typer.Exit(code)
@@ -171,6 +178,8 @@ def copy_command(
         if output not in ("text", "json"):
             raise ConfigError(f"--output must be text or json, not {output!r}")
         pairs = _parse_references(_pairs_from_args(images or [], from_file))
+        if authfile is not None:
+            _check_authfile(authfile)
         request = CopyRequest.build(
             pairs=pairs,
             multi_arch=multi_arch,

@@ -109,16 +109,29 @@ class DockerConfigCredentials:
     """Credentials from ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``.
 
     The file is re-read when it changes (``docker login`` may run while we
-    do); a missing file means no credentials. Helper answers are kept for
-    ``helper_ttl`` seconds: the auth flow asks for credentials on every
+    do). A missing default file means no credentials; a ``path`` given
+    explicitly is read at once and must exist and parse, else a
+    :class:`ConfigError`: a mistyped ``--authfile`` would otherwise mean
+    anonymous requests and a 401 far from its cause. ``label`` names the file
+    in errors (``--authfile`` when the user named it). Helper answers are kept
+    for ``helper_ttl`` seconds: the auth flow asks for credentials on every
     pre-emptive Basic request, and a helper is a process to start.
     """
 
-    def __init__(self, path: Path | str | None = None, *, helper_ttl: float = 300.0) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        helper_ttl: float = 300.0,
+        label: str = "Docker config",
+    ) -> None:
         self._path = Path(path) if path is not None else _default_path()
+        self._label = label
         self._helper_ttl = helper_ttl
         self._config: tuple[tuple[int, int], dict[str, Any] | None] | None = None
         self._helped: dict[tuple[str, str], tuple[float, Credentials | None]] = {}
+        if path is not None:
+            self._read(missing_ok=False)
 
     @property
     def path(self) -> Path:
@@ -142,16 +155,18 @@ class DockerConfigCredentials:
             return await self._run_helper(helper, _server_url(host))
         return None
 
-    def _read(self) -> dict[str, Any] | None:
+    def _read(self, *, missing_ok: bool = True) -> dict[str, Any] | None:
         try:
             info = self._path.stat()
-        except FileNotFoundError:
-            return None
+        except FileNotFoundError as e:
+            if missing_ok:
+                return None
+            raise _unreadable(self._label, self._path, e) from None
         except OSError as e:
-            raise ConfigError(f"cannot read Docker config {self._path}: {e.strerror}") from None
+            raise _unreadable(self._label, self._path, e) from None
         stamp = (info.st_mtime_ns, info.st_size)
         if self._config is None or self._config[0] != stamp:
-            self._config = (stamp, _read_config(self._path))
+            self._config = (stamp, _read_config(self._path, self._label))
         return self._config[1]
 
     async def _run_helper(self, name: str, server_url: str) -> Credentials | None:
@@ -235,20 +250,28 @@ def _default_path() -> Path:
     return Path(base) / "config.json" if base else Path.home() / ".docker" / "config.json"
 
 
-def _read_config(path: Path) -> dict[str, Any] | None:
+def _read_config(path: Path, label: str) -> dict[str, Any] | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise ConfigError(f"cannot read Docker config {path}: {e.strerror}") from None
+        raise _unreadable(label, path, e) from None
     try:
-        data = json.loads(text)
+        # From bytes: json picks the UTF encoding, and bytes that are none of them
+        # are a ValueError here rather than a crash.
+        config = json.loads(data)
     except ValueError as e:
-        raise ConfigError(f"Docker config {path} is not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"Docker config {path} is not a JSON object")
-    return data
+        raise _unreadable(label, path, f"not valid JSON ({e})") from None
+    if not isinstance(config, dict):
+        raise _unreadable(label, path, "not a JSON object")
+    return config
+
+
+def _unreadable(label: str, path: Path, reason: OSError | str) -> ConfigError:
+    if isinstance(reason, OSError):
+        reason = reason.strerror or str(reason)
+    return ConfigError(f"cannot read {label} {path}: {reason}")
 
 
 def _normalise(server: str) -> str:

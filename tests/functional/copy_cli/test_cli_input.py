@@ -1,5 +1,7 @@
 """``ferry copy`` refusing bad input up front: exit 2, one line, nothing sent anywhere."""
 
+import base64
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +10,7 @@ import httpx
 import pytest
 
 from imageferry.sandbox.images import push_image
+from imageferry.sandbox.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 
@@ -76,3 +79,48 @@ def test_from_file_bad_reference_names_its_line(src_registry, dst_registry, tmp_
     line = error_line(result)
     assert f"{listing}:7: invalid image reference '{dst_registry.host}/Bad:1': path" in line
     assert repositories(dst_registry.url) == []
+
+
+def test_missing_authfile_is_refused_before_any_request(src_registry, basic_registry, tmp_path):
+    push_image(src_registry.url, "app", "1.0")
+    typo = tmp_path / "typo" / "config.json"
+    result = ferry(
+        "copy",
+        "--authfile",
+        str(typo),
+        f"{src_registry.host}/app:1.0",
+        f"{basic_registry.host}/app:1.0",
+    )
+    assert result.returncode == 2
+    assert error_line(result) == (
+        f"ferry: error: cannot read --authfile {typo}: No such file or directory"
+    )
+
+
+def test_authfile_that_is_not_json_is_refused(src_registry, dst_registry, tmp_path):
+    push_image(src_registry.url, "app", "1.0")
+    broken = tmp_path / "config.json"
+    broken.write_text('{"auths": ')
+    result = ferry(
+        "copy",
+        "--authfile",
+        str(broken),
+        f"{src_registry.host}/app:1.0",
+        f"{dst_registry.host}/a:1",
+    )
+    assert result.returncode == 2
+    assert error_line(result).startswith(
+        f"ferry: error: cannot read --authfile {broken}: not valid"
+    )
+    assert repositories(dst_registry.url) == []
+
+
+def test_authfile_credentials_are_used(src_registry, basic_registry, tmp_path):
+    pushed = push_image(src_registry.url, "app", "1.0")
+    login = base64.b64encode(b"alice:s3cret-pass").decode()
+    authfile = tmp_path / "auth.json"
+    authfile.write_text(json.dumps({"auths": {basic_registry.host: {"auth": login}}}))
+    dst = f"{basic_registry.host}/app:1.0"
+    result = ferry("copy", "-q", "--authfile", str(authfile), f"{src_registry.host}/app:1.0", dst)
+    assert result.returncode == 0, result.stderr
+    assert inspect_digest(dst, creds=("alice", "s3cret-pass")) == pushed.digest

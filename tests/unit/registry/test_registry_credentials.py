@@ -251,3 +251,32 @@ async def test_identity_tokens_from_auths_and_from_helpers(
     helped = await provider.get("acr.example.com")
     assert helped is not None and helped.identity_token == "helper-refresh-token"
     assert "refresh-token" not in repr(login) + repr(bare) + repr(helped)
+
+
+async def test_a_file_named_on_purpose_must_exist(tmp_path: Path) -> None:
+    # A typo in --authfile must not silently mean anonymous requests.
+    with pytest.raises(ConfigError) as info:
+        DockerConfigCredentials(tmp_path / "typo.json", label="--authfile")
+    assert str(info.value) == (
+        f"cannot read --authfile {tmp_path / 'typo.json'}: No such file or directory"
+    )
+    with pytest.raises(ConfigError, match="Is a directory"):
+        DockerConfigCredentials(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xe9t\xe9", "not valid JSON ("),
+        (b"{not json", "not valid JSON ("),
+        (b"[]", "not a JSON object"),
+    ],
+)
+def test_a_broken_file_named_on_purpose_fails_when_made(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "auth.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        DockerConfigCredentials(path, label="--authfile")
+    assert str(info.value).startswith(f"cannot read --authfile {path}: {reason}")
