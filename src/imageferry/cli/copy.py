@@ -19,6 +19,8 @@ __all__ = ["ListedPair", "parse_pairs_file", "read_pairs_file", "register"]
 
 OutputFormat = Literal["text", "json"]
 
+_INTERRUPTED = "interrupted; nothing is left half-tagged, run the same command again to finish"
+
 
 @dataclass(frozen=True, slots=True)
 class ListedPair:
@@ -198,7 +200,11 @@ def copy_command(
         raise _fail(str(e), 2) from None
 
     if dry_run:
-        planned = asyncio.run(run_dry_run(request))
+        try:
+            planned = asyncio.run(run_dry_run(request))
+        except KeyboardInterrupt:
+            typer.echo("ferry: interrupted; nothing was changed", err=True)
+            raise typer.Exit(130) from None
         if output == "json":
             typer.echo(json.dumps({"images": [planned_json(p) for p in planned]}, indent=2))
         else:
@@ -215,6 +221,12 @@ def copy_command(
         results, summary = asyncio.run(run_copy(request, progress))
     except FerryError as e:
         raise _fail(str(e), 1) from None
+    except KeyboardInterrupt:
+        # asyncio.run has cancelled every copy. A tag is the last thing an image
+        # copy writes (blobs, then manifests), so a cancelled copy leaves at most
+        # untagged content that the next run reuses.
+        typer.echo(f"ferry: {_INTERRUPTED}", err=True)
+        raise typer.Exit(130) from None
     if progress is None:
         # Quiet and JSON runs still say on stderr which images failed and why.
         for r in results:

@@ -1,14 +1,16 @@
 """``ferry copy`` as a user runs it: real registries, a real subprocess, skopeo to verify."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
 from imageferry.sandbox import free_port
-from imageferry.sandbox.images import push_image, push_index
+from imageferry.sandbox.images import push_image, push_index, push_large_image
 from imageferry.sandbox.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
@@ -183,3 +185,28 @@ def test_platform_filter_says_the_digest_changed(src_registry, dst_registry):
         ).stdout
     )
     assert [m["platform"]["architecture"] for m in raw["manifests"]] == ["arm64"]
+
+
+def test_ctrl_c_says_what_is_left_and_a_rerun_finishes(src_registry, dst_registry):
+    pushed = push_large_image(src_registry.url, "big", "v1", layer_size=512 << 20)
+    args = [f"{src_registry.host}/big:v1", f"{dst_registry.host}/big:v1"]
+    proc = subprocess.Popen(
+        [FERRY, "copy", "-q", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    uploads = dst_registry.data_dir / "docker/registry/v2/repositories/big/_uploads"
+    deadline = time.monotonic() + 60
+    while not (uploads.exists() and any(uploads.iterdir())):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the upload never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert (out, err) == (
+        "",
+        "ferry: interrupted; nothing is left half-tagged, run the same command again to finish\n",
+    )
+    assert not tag_exists(dst_registry.url, "big", "v1")
+    again = ferry("copy", "-q", *args)
+    assert again.returncode == 0, again.stderr
+    assert inspect_digest(args[1]) == pushed.digest
