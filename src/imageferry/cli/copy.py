@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -109,6 +109,18 @@ def _check_authfile(path: Path) -> None:
     DockerConfigCredentials(path, label="--authfile")
 
 
+def _print_notes(notes: Iterable[tuple[str, Sequence[str]]]) -> None:
+    """One stderr line per note of each ``(source, notes)``, for text output.
+
+    Notes say what a copy did not do as asked (a platform filter not applied,
+    a foreign layer left out); JSON output carries them per image instead.
+    Printed after the run, so below any progress bars.
+    """
+    for source, texts in notes:
+        for note in texts:
+            typer.echo(f"ferry: note: {source}: {note}", err=True)
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"ferry: error: {message}", err=True)
     return typer.Exit(code)
@@ -210,6 +222,7 @@ def copy_command(
         else:
             for p in planned:
                 typer.echo(describe_planned(p))
+            _print_notes((p.source, p.notes) for p in planned)
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
 
     progress = None
@@ -236,6 +249,7 @@ def copy_command(
         doc = {"images": [r.to_json() for r in results], "summary": summary}
         typer.echo(json.dumps(doc, indent=2))
     else:
+        _print_notes((r.source, r.notes) for r in results)
         typer.echo(
             f"{summary['copied']} copied, {summary['skipped']} skipped, "
             f"{summary['failed']} failed; {summary['bytes_transferred']} bytes sent, "

@@ -9,7 +9,12 @@ from pathlib import Path
 import httpx
 
 from imageferry.sandbox import free_port
-from imageferry.sandbox.images import push_image, push_index, push_large_image
+from imageferry.sandbox.images import (
+    push_foreign_layer_image,
+    push_image,
+    push_index,
+    push_large_image,
+)
 from imageferry.sandbox.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
@@ -206,3 +211,39 @@ def test_ctrl_c_says_what_is_left_and_a_rerun_finishes(src_registry, dst_registr
     again = ferry("copy", "-q", *args)
     assert again.returncode == 0, again.stderr
     assert inspect_digest(args[1]) == pushed.digest
+
+
+def note_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("ferry: note: ")]
+
+
+def test_notes_are_printed_in_text_mode(src_registry, dst_registry):
+    pushed = push_foreign_layer_image(src_registry.url, "win", "v1")
+    src, dst = f"{src_registry.host}/win:v1", f"{dst_registry.host}/win:v1"
+    left_out = f"ferry: note: {src}: left out non-distributable layer sha256:"
+    # Log lines (stderr is not a terminal): the note follows them.
+    plain = ferry("copy", src, dst)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.splitlines()[-1].startswith(left_out), plain.stderr
+    assert inspect_digest(dst) == pushed.digest
+    # Quiet: the note is all there is on stderr.
+    quiet = ferry("copy", "-q", src, f"{dst_registry.host}/win:quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    (line,) = quiet.stderr.splitlines()
+    assert line.startswith(left_out)
+    # JSON carries the notes per image; stderr does not repeat them.
+    as_json = ferry("copy", "-o", "json", src, f"{dst_registry.host}/win:json")
+    (image,) = json.loads(as_json.stdout)["images"]
+    assert [n.startswith("left out non-distributable layer") for n in image["notes"]] == [True]
+    assert note_lines(as_json.stderr) == []
+
+
+def test_dry_run_prints_notes(src_registry, dst_registry):
+    push_foreign_layer_image(src_registry.url, "win", "v1")
+    src = f"{src_registry.host}/win:v1"
+    result = ferry("copy", "--dry-run", src, f"{dst_registry.host}/win:v1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("would copy  ")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"ferry: note: {src}: left out non-distributable layer sha256:")
+    assert not tag_exists(dst_registry.url, "win", "v1")
