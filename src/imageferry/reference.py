@@ -186,13 +186,16 @@ def _split_tag(original: str, rest: str) -> tuple[str, str | None]:
 
 
 def is_loopback(registry: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1, with or without a port."""
+    """True for localhost, 127.0.0.0/8 and ::1, with or without a port.
+
+    Host names compare without case (RFC 4343): ``LocalHost:5000`` is loopback.
+    """
     host = registry
     if host.startswith("["):
         host = host[1:].partition("]")[0]
     else:
         host = host.rpartition(":")[0] if host.count(":") == 1 else host
-    if host == "localhost":
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

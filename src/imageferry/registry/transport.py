@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -327,6 +328,13 @@ class Transport:
                     raise one_shot.error from None
                 if self._fall_back_to_http(registry, url, e):
                     continue
+                if (tls := _tls_failure(e)) is not None:
+                    # The server will answer the same way a second from now.
+                    raise TransportError(
+                        f"{what}: cannot reach {registry}: {tls}",
+                        registry=registry,
+                        url=_strip_query(url),
+                    ) from e
                 if not replayable or attempt >= self.config.retries:
                     raise TransportError(
                         f"{what}: cannot reach {registry}: {_describe(e)}"
@@ -504,6 +512,50 @@ class Transport:
         finally:
             response.release()
         return AuthReply(response.status, (), data)
+
+
+#: OpenSSL's reasons for a server that answered the TLS hello with something
+#: else, most often plain HTTP.
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
+#: Ways a TLS connection can end that say nothing about the server's setup:
+#: a reset or a close mid-handshake may well not happen again.
+_TRANSIENT_SSL = (ssl.SSLEOFError, ssl.SSLSyscallError, ssl.SSLZeroReturnError)
+
+
+def _tls_failure(error: BaseException) -> str | None:
+    """What is wrong and how to fix it, when ``error`` is a TLS failure that a retry repeats.
+
+    A failed certificate check, or a server that does not speak TLS, gives the
+    same answer on every attempt: retrying only delays the report. Returns
+    None for every other error (connection refused, a reset mid-handshake).
+    """
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        cause = error.certificate_error
+        detail = getattr(cause, "verify_message", None) or _describe(cause)
+        return (
+            f"certificate verify failed: {detail} "
+            f"(--insecure-registry {_host(error)} skips verification)"
+        )
+    if not isinstance(error, aiohttp.ClientConnectorSSLError):
+        return None
+    cause = error.os_error
+    if not isinstance(cause, ssl.SSLError) or isinstance(cause, _TRANSIENT_SSL):
+        return None
+    # ``reason`` is OpenSSL's short name (WRONG_VERSION_NUMBER); the text around
+    # it repeats it and names a line of CPython's C source.
+    detail = cause.reason.lower().replace("_", " ") if cause.reason else _describe(cause)
+    if cause.reason in _NOT_TLS:
+        return (
+            f"TLS handshake failed: {detail} (the registry may speak plain HTTP: "
+            f"add --insecure-registry {_host(error)})"
+        )
+    return f"TLS handshake failed: {detail}"
+
+
+def _host(error: aiohttp.ClientConnectorError) -> str:
+    # As --insecure-registry takes it: host[:port], the port only when not 443.
+    host = f"[{error.host}]" if ":" in error.host else error.host
+    return host if error.port in (None, 443) else f"{host}:{error.port}"
 
 
 def _describe(error: BaseException) -> str:

@@ -247,3 +247,32 @@ def test_dry_run_prints_notes(src_registry, dst_registry):
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"ferry: note: {src}: left out non-distributable layer sha256:")
     assert not tag_exists(dst_registry.url, "win", "v1")
+
+
+def test_loopback_host_in_any_case_speaks_plain_http(src_registry, dst_registry):
+    pushed = push_image(src_registry.url, "app", "v1")
+    src = f"LocalHost:{src_registry.port}/app:v1"
+    result = ferry("copy", "-q", src, f"LOCALHOST:{dst_registry.port}/app:v1")
+    assert result.returncode == 0, result.stderr
+    assert inspect_digest(f"{dst_registry.host}/app:v1") == pushed.digest
+
+
+def test_https_to_a_plain_http_registry_fails_at_once_with_the_flag_to_use(
+    src_registry, dst_registry
+):
+    pushed = push_image(src_registry.url, "app", "v1")
+    # A non-loopback name whose mirror is spelled https:// but serves plain HTTP.
+    mirror = ["--mirror", f"registry.example=https://{src_registry.host}"]
+    args = ["registry.example/app:v1", f"{dst_registry.host}/app:v1"]
+    refused = ferry("copy", "-q", *mirror, *args)
+    assert refused.returncode == 1
+    (line,) = refused.stderr.splitlines()
+    assert line.endswith(
+        "TLS handshake failed: wrong version number (the registry may speak plain HTTP: "
+        f"add --insecure-registry {src_registry.host})"
+    )
+    assert "retries" not in line
+    assert not tag_exists(dst_registry.url, "app", "v1")
+    hinted = ferry("copy", "-q", *mirror, "--insecure-registry", src_registry.host, *args)
+    assert hinted.returncode == 0, hinted.stderr
+    assert inspect_digest(args[1]) == pushed.digest

@@ -47,6 +47,8 @@ VALID = [
         None,
     ),
     ("Registry.Example.com/app", "Registry.Example.com", "app", "latest", None),
+    # Kept as written, for display; comparisons ignore case.
+    ("LocalHost:5000/app:1", "LocalHost:5000", "app", "1", None),
     ("a" * 50 + ":" + "t" * 128, "docker.io", "library/" + "a" * 50, "t" * 128, None),
 ]
 
@@ -114,6 +116,8 @@ def test_manifest_ref_prefers_the_digest():
     [
         ("localhost", True),
         ("localhost:5000", True),
+        ("LocalHost:5000", True),
+        ("LOCALHOST", True),
         ("127.0.0.1:5000", True),
         ("127.3.4.5", True),
         ("[::1]:5000", True),

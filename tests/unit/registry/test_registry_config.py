@@ -15,6 +15,9 @@ from imageferry.registry.config import Endpoint, RegistryConfig
     [
         ("localhost:5000", Endpoint("http", "localhost:5000")),
         ("localhost", Endpoint("http", "localhost")),
+        # Host names ignore case (RFC 4343); the name is kept as written.
+        ("LocalHost:5000", Endpoint("http", "LocalHost:5000")),
+        ("LOCALHOST", Endpoint("http", "LOCALHOST")),
         ("127.0.0.1:5000", Endpoint("http", "127.0.0.1:5000")),
         ("127.1.2.3:80", Endpoint("http", "127.1.2.3:80")),
         ("[::1]:5000", Endpoint("http", "[::1]:5000")),
