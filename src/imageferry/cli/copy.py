@@ -154,11 +154,17 @@ def copy_command(
     ] = None,
     insecure_registry: Annotated[
         list[str] | None,
-        typer.Option(help="Allow plain HTTP / unverified TLS to this host (repeatable)."),
+        typer.Option(
+            help="Allow plain HTTP / unverified TLS to this host (repeatable, or a comma list).",
+            envvar="FERRY_INSECURE_REGISTRIES",
+        ),
     ] = None,
     mirror: Annotated[
         list[str] | None,
-        typer.Option(help="Remap a registry: NAME=LOCATION, e.g. docker.io=mirror:5000."),
+        typer.Option(
+            help="Remap a registry: NAME=LOCATION, e.g. docker.io=mirror:5000 (repeatable).",
+            envvar="FERRY_REGISTRY_MIRRORS",
+        ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Images in flight (16: fastest in bench/).")
