@@ -24,6 +24,7 @@ from imageferry.copy import (
     summarize,
 )
 from imageferry.copy.events import ProgressSink
+from imageferry.copy.referrer_index import indexer
 from imageferry.copy.referrers import (
     Outcome,
     Pair,
@@ -262,10 +263,12 @@ async def run_copy(
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
                 results = await _with_referrers(
-                    request, source_client, engine.copy_many, _failed_copy
+                    request, source_client, engine.copy_many, _failed_copy, client
                 )
         else:
-            results = await _with_referrers(request, source_client, engine.copy_many, _failed_copy)
+            results = await _with_referrers(
+                request, source_client, engine.copy_many, _failed_copy, client
+            )
     # Results follow the pairs (referrers, when asked for, come after them).
     destinations = [dst for _, dst in request.pairs]
     destinations += [Reference.parse(r.destination) for r in results[len(destinations) :]]
@@ -293,11 +296,14 @@ async def _with_referrers(
     client: RegistryClient,
     run: Callable[[Sequence[Pair], CopyOptions], Awaitable[list[_O]]],
     failed: Callable[[Pair, str], _O],
+    destinations: RegistryClient | None = None,
 ) -> list[_O]:
     """``run`` the requested pairs, then (with ``referrers``) what refers to them.
 
     ``run`` copies (or plans) pairs and returns one outcome per pair, in order;
-    ``failed`` makes the failed outcome of a pair whose referrers could not be looked for.
+    ``failed`` makes the failed outcome of a pair whose referrers could not be
+    looked for. ``client`` reads the sources; ``destinations`` (copies only)
+    writes the referrers tag schema where a destination lacks the API.
     """
     results = await run(request.pairs, request.options)
     if not request.referrers:
@@ -307,7 +313,10 @@ async def _with_referrers(
     async def more(pairs: Sequence[Pair]) -> list[_O]:
         return await run(pairs, options)
 
-    return results + await walk_referrers(request.pairs, results, client.repository, more, failed)
+    index = indexer(destinations.repository) if destinations is not None else None
+    return results + await walk_referrers(
+        request.pairs, results, client.repository, more, failed, index
+    )
 
 
 async def ensure_ecr_repositories(request: CopyRequest) -> dict[tuple[str, str], str]:

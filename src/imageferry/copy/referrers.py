@@ -16,8 +16,10 @@ and a second run skips it. Referrers of referrers (a signature on an SBOM) are
 followed too, :data:`MAX_DEPTH` levels down.
 
 A destination with the referrers API indexes a copied manifest by its
-``subject`` itself. A destination without it finds the referrers through the
-copied tags, when the source kept them.
+``subject`` itself. For a destination without it, referrers the source's API
+listed are added to the subject's tag-schema index there
+(:mod:`imageferry.copy.referrer_index`); those the source kept in tags arrive
+with their tags.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Found:
     pairs: tuple[Pair, ...]
     #: The referrer manifests themselves (a tag-schema index's entries, not the index).
     digests: tuple[Digest, ...]
+    #: The referrers the source's referrers API listed (a subset of ``digests``).
+    api: tuple[Digest, ...] = ()
 
 
 def tag_for(digest: Digest) -> str:
@@ -86,7 +90,12 @@ def referrer_options(options: CopyOptions) -> CopyOptions:
 async def find_referrers(
     source: ReferrerSource, src: Reference, dst: Reference, digest: Digest
 ) -> Found:
-    """Every referrer of ``digest`` in ``src``'s repository, as pairs into ``dst``'s."""
+    """Every referrer of ``digest`` in ``src``'s repository, as pairs into ``dst``'s.
+
+    Where the referrers API answers, the tag schema's index is not copied: the
+    spec falls back to it only without the API, and the destination's own
+    index (see :mod:`imageferry.copy.referrer_index`) lists what was copied.
+    """
     tags = _tags(digest)
     listed, heads = await asyncio.gather(
         source.list_referrers(digest),
@@ -98,7 +107,7 @@ async def find_referrers(
         pairs.append(_by_digest(src, dst, descriptor.digest))
         digests.append(descriptor.digest)
     for tag, head in zip(tags, heads, strict=True):
-        if head is None:
+        if head is None or (tag == tags[0] and listed is not None):
             continue
         pairs.append((src.with_digest(None).with_tag(tag), dst.with_digest(None).with_tag(tag)))
         if tag == tags[0]:
@@ -108,7 +117,8 @@ async def find_referrers(
                 digests += [d.digest for d in index.manifests]
         else:
             digests.append(head.digest)
-    return Found(tuple(pairs), tuple(dict.fromkeys(digests)))
+    api = tuple(dict.fromkeys(d.digest for d in listed or ()))
+    return Found(tuple(pairs), tuple(dict.fromkeys(digests)), api)
 
 
 def _by_digest(src: Reference, dst: Reference, digest: Digest) -> Pair:
@@ -139,6 +149,7 @@ async def walk_referrers(
     source: Callable[[str, str], ReferrerSource],
     run: Callable[[Sequence[Pair]], Awaitable[list[_O]]],
     failed: Callable[[Pair, str], _O],
+    index: Callable[[Reference, Digest, Sequence[Digest]], Awaitable[object]] | None = None,
 ) -> list[_O]:
     """Find and ``run`` the referrers of every pair that did not fail, level by level.
 
@@ -148,7 +159,10 @@ async def walk_referrers(
     outcomes. Each referrer is looked for once, and each pair run once, even
     when several images share it. Where looking fails (the source answers an
     error), ``failed(pair, message)`` makes that pair's failed outcome, and the
-    walk goes on with the others.
+    walk goes on with the others. After each level, ``index(destination,
+    subject, referrers)`` (copies, not dry runs) is given the API-found
+    referrers that arrived, for a destination without the API to list them
+    (:func:`imageferry.copy.referrer_index.index_referrers`).
     """
     level = [
         (src, dst, Digest.parse(o.digest))
@@ -156,6 +170,7 @@ async def walk_referrers(
         if o.status != "failed" and o.digest
     ]
     done = {str(src) for src, _ in pairs}
+    statuses = {str(src): o.status for (src, _), o in zip(pairs, outcomes, strict=True)}
     looked_at: set[tuple[str, Digest]] = set()
     results: list[_O] = []
     for _depth in range(MAX_DEPTH):
@@ -181,7 +196,23 @@ async def walk_referrers(
         fresh = [p for f in found for p in f.pairs if str(p[0]) not in done]
         done.update(str(src) for src, _ in fresh)
         if fresh:
-            results += await run(fresh)
+            ran = await run(fresh)
+            statuses.update((str(src), o.status) for (src, _), o in zip(fresh, ran, strict=True))
+            results += ran
+        if index is not None:
+            for (src, dst, subject), f in zip(level, found, strict=True):
+                arrived = [
+                    d
+                    for d in f.api
+                    if statuses.get(str(_by_digest(src, dst, d)[0])) in ("copied", "skipped")
+                ]
+                if not arrived:
+                    continue
+                try:
+                    await index(dst, subject, arrived)
+                except FerryError as e:
+                    where = dst.with_tag(None).with_digest(subject)
+                    results.append(failed((src, dst), f"listing the referrers of {where}: {e}"))
         level = [
             (src, dst, d) for (src, dst, _), f in zip(level, found, strict=True) for d in f.digests
         ]

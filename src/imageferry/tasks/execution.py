@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from imageferry import metrics
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
+from imageferry.copy.referrer_index import indexer
 from imageferry.copy.referrers import referrer_options, walk_referrers
 from imageferry.errors import FerryError
 from imageferry.executor.base import WorkUnit
@@ -331,7 +332,9 @@ async def _copy_referrers(
         _RunSink(store, run_id, [unit]).record_failures([result])
         return result
 
-    await walk_referrers(pairs, results, conns.client.repository, copy, failed)
+    await walk_referrers(
+        pairs, results, conns.client.repository, copy, failed, indexer(conns.client.repository)
+    )
 
 
 async def _alarm(run: RunRecord, deps: RunDependencies) -> None:

@@ -38,23 +38,36 @@ class Source:
         return RawManifest(json.dumps(body).encode(), OCI_INDEX)
 
 
-async def test_api_tag_schema_and_cosign_tags_all_count() -> None:
+def schema_and_signature() -> dict[str, Descriptor]:
     schema = tag_for(SUBJECT)
-    source = Source(
-        api=True,
-        tags={
-            schema: Descriptor(OCI_INDEX, Digest.of(b"index"), 100),
-            f"{schema}.sig": Descriptor(OCI_MANIFEST, SIG, 50),
-        },
-    )
-    found = await find_referrers(source, SRC, DST, SUBJECT)
+    return {
+        schema: Descriptor(OCI_INDEX, Digest.of(b"index"), 100),
+        f"{schema}.sig": Descriptor(OCI_MANIFEST, SIG, 50),
+    }
+
+
+async def test_with_the_api_its_list_and_cosign_tags_count() -> None:
+    schema = tag_for(SUBJECT)
+    found = await find_referrers(Source(api=True, tags=schema_and_signature()), SRC, DST, SUBJECT)
+    # The spec reads the tag schema only where the API is missing.
     assert [(str(s), str(d)) for s, d in found.pairs] == [
         (f"src.example.com/team/app@{API_SBOM}", f"dst.example.com/mirror/app@{API_SBOM}"),
+        (f"src.example.com/team/app:{schema}.sig", f"dst.example.com/mirror/app:{schema}.sig"),
+    ]
+    assert found.digests == (API_SBOM, SIG)
+    assert found.api == (API_SBOM,)
+
+
+async def test_without_the_api_the_tag_schema_and_cosign_tags_count() -> None:
+    schema = tag_for(SUBJECT)
+    found = await find_referrers(Source(api=False, tags=schema_and_signature()), SRC, DST, SUBJECT)
+    assert [(str(s), str(d)) for s, d in found.pairs] == [
         (f"src.example.com/team/app:{schema}", f"dst.example.com/mirror/app:{schema}"),
         (f"src.example.com/team/app:{schema}.sig", f"dst.example.com/mirror/app:{schema}.sig"),
     ]
     # Next level: the referrers themselves, not the tag schema's index.
-    assert found.digests == (API_SBOM, INDEXED, SIG)
+    assert found.digests == (INDEXED, SIG)
+    assert found.api == ()
 
 
 async def test_nothing_refers_to_it() -> None:
