@@ -128,8 +128,8 @@ class CopyRequest:
         # The transport asks for a mirrored registry's credentials by the mirror's host.
         for found in sides:
             for registry, host in mirror_hosts(config).items():
-                if registry in found:
-                    found.setdefault(host, found[registry])
+                for name in [n for n in found if n.lower() == registry]:
+                    found.setdefault(host, found[name])
         sources, destinations = sides
         explicit = {**sources, **destinations}
         # One registry on both sides with other credentials on each (say, a

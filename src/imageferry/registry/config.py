@@ -39,7 +39,7 @@ def _empty_mapping() -> Mapping[str, str]:
 class RegistryConfig:
     """Client-wide settings.
 
-    ``mirrors`` maps a registry name (``docker.io``) to a location
+    ``mirrors`` maps a registry name (``docker.io``, kept lower-case) to a location
     (``mirror.internal:5000`` or ``mirror.internal:5000/dockerhub``), optionally
     prefixed with ``http://`` or ``https://``. ``insecure`` lists hosts allowed
     plain HTTP or unverified TLS. Backoff is exponential from ``backoff_base``
@@ -63,14 +63,16 @@ class RegistryConfig:
             raise ConfigError("max_requests_per_registry must be at least 1")
         if self.retries < 0:
             raise ConfigError("retries must be 0 or more")
-        object.__setattr__(self, "mirrors", MappingProxyType(dict(self.mirrors)))
+        # Host names are case-insensitive (RFC 4343): a mirror is found however it is spelled.
+        mirrors = {name.lower(): location for name, location in self.mirrors.items()}
+        object.__setattr__(self, "mirrors", MappingProxyType(mirrors))
         object.__setattr__(self, "insecure", frozenset(h.lower() for h in self.insecure))
         for registry in self.mirrors:
             self.location(registry)  # fail at configuration time, not at first use
 
     def location(self, registry: str) -> tuple[str | None, str, str]:
         """``(explicit scheme or None, host, namespace)`` serving ``registry``."""
-        target = self.mirrors.get(registry)
+        target = self.mirrors.get(registry.lower())
         if target is None:
             host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
             return None, host, ""
@@ -82,6 +84,10 @@ class RegistryConfig:
         if not host:
             raise ConfigError(f"mirror location for {registry!r} has no host: {target!r}")
         return scheme, host, namespace
+
+    def is_mirrored(self, registry: str) -> bool:
+        """True when ``mirrors`` remaps ``registry`` (in any letter case)."""
+        return registry.lower() in self.mirrors
 
     def is_insecure(self, host: str) -> bool:
         return host.lower() in self.insecure

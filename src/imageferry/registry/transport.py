@@ -206,7 +206,7 @@ class Transport:
         # Credentials and tokens belong to the server spoken to: the registry
         # as named, or its mirror's host when remapped.
         _, host, _ = self.config.location(registry)
-        return registry if registry not in self.config.mirrors else host
+        return host if self.config.is_mirrored(registry) else registry
 
     def _semaphore(self, registry: str) -> asyncio.Semaphore:
         semaphore = self._semaphores.get(registry)

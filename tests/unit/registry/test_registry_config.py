@@ -92,3 +92,13 @@ def test_config_is_frozen_and_validated() -> None:
         RegistryConfig(max_requests_per_registry=0)
     with pytest.raises(ConfigError):
         RegistryConfig(mirrors={"docker.io": "https:///ns"})
+
+
+def test_mirror_names_match_in_any_letter_case() -> None:
+    # Host names are case-insensitive: however either side spells it, the mirror applies.
+    config = RegistryConfig(mirrors={"MyReg.Example": "mirror.internal:5000/ns"})
+    for spelled in ("myreg.example", "MYREG.EXAMPLE", "MyReg.Example"):
+        assert config.is_mirrored(spelled)
+        assert config.endpoint(spelled) == Endpoint("https", "mirror.internal:5000")
+        assert config.repository_path(spelled, "app") == "ns/app"
+    assert not config.is_mirrored("other.example")
