@@ -38,6 +38,8 @@ MIN_ECR_CHUNK = 5 * 1024 * 1024
 _OCTET = "application/octet-stream"
 #: Referrers are a handful per image; a registry paging past this is looping.
 _MAX_REFERRER_PAGES = 50
+#: Redirects to blob storage (distribution-spec "Pulling blobs": a 307 is allowed).
+_REDIRECTS = (301, 302, 303, 307, 308)
 #: distribution-spec "Error Codes": a manifest references a blob the registry lacks.
 _BLOB_UNKNOWN_TO_MANIFEST = "MANIFEST_BLOB_UNKNOWN"
 
@@ -193,15 +195,21 @@ class Repository:
     # -- blobs ------------------------------------------------------------------
 
     async def has_blob(self, digest: Digest) -> bool:
+        """Whether the repository holds the blob. A redirect says yes.
+
+        distribution with object storage (S3, GCS, Azure) and redirects on
+        answers a HEAD of a blob it holds with a redirect to the storage, as it
+        answers a GET; the storage is not asked.
+        """
         response = await self._transport.request(
             self._registry,
             "HEAD",
             self._url(f"/blobs/{digest}"),
             what=f"blob {digest} in {self.name}",
             scopes=(pull_scope(self._path),),
-            ok=(200, 404),
+            ok=(200, 404, *_REDIRECTS),
         )
-        return response.status == 200
+        return response.status != 404
 
     @asynccontextmanager
     async def open_blob(self, descriptor: Descriptor) -> AsyncIterator[AsyncIterator[bytes]]:

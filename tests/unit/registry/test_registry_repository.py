@@ -112,6 +112,22 @@ async def test_head_without_digest_header_falls_back_to_get(
     assert [s.method for s in fake.seen] == ["HEAD", "GET"]
 
 
+@pytest.mark.parametrize(
+    ("status", "present"), [(200, True), (307, True), (302, True), (404, False)]
+)
+async def test_blob_head_redirected_to_storage_means_present(
+    fake: FakeServer, client: RegistryClient, status: int, present: bool
+) -> None:
+    # distribution on object storage redirects a HEAD of a blob it holds, as a GET.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        headers = {"Location": "http://storage.invalid/blob?sig=1"} if status in (302, 307) else {}
+        return web.Response(status=status, headers=headers)
+
+    fake.handler = handler
+    assert await repo(client, fake).has_blob(BLOB_DESC.digest) is present
+    assert [s.method for s in fake.seen] == ["HEAD"]  # the storage is not asked
+
+
 async def test_mount_declined_cancels_the_started_upload(
     fake: FakeServer, client: RegistryClient
 ) -> None:
