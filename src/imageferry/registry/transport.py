@@ -407,6 +407,10 @@ class Transport:
         self._plain_http.add(registry)
         return True
 
+    def _same_origin(self, registry: str, url: str) -> bool:
+        """Whether ``url`` is on the host that serves ``registry`` (after mirrors)."""
+        return _host_port(url) == _host_port(self.base_url(registry))
+
     # -- one attempt: the auth flow plus redirects ----------------------------
 
     async def _attempt(
@@ -421,6 +425,15 @@ class Transport:
         follow_redirects: bool,
     ) -> aiohttp.ClientResponse:
         base = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+        if not self._same_origin(registry, url):
+            # An upload Location on another host (an upload service, storage):
+            # like Docker, which keeps challenges per host, it gets no credentials.
+            plain = AuthRequest(method, url, base)
+            payload = one_shot.__aiter__() if one_shot is not None else body
+            direct = await self._exchange(registry, plain, payload, allow_redirects=False)
+            if follow_redirects and direct.status in _REDIRECTS:
+                return await self._follow(registry, direct)
+            return direct
         flow = self.auth.flow(AuthRequest(method, url, base), self._auth_key(registry), scopes)
         response: aiohttp.ClientResponse | None = None
         sent = False
@@ -556,6 +569,16 @@ def _host(error: aiohttp.ClientConnectorError) -> str:
     # As --insecure-registry takes it: host[:port], the port only when not 443.
     host = f"[{error.host}]" if ":" in error.host else error.host
     return host if error.port in (None, 443) else f"{host}:{error.port}"
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """Host and port of ``url``, the scheme's default port spelled out."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return (parts.hostname or "").lower(), port
 
 
 def _describe(error: BaseException) -> str:

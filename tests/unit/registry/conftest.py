@@ -14,8 +14,7 @@ from imageferry.registry.transport import Transport
 from unit.registry.registry_fakes import FakeServer, Seen, Sleeps
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeServer]:
+async def _serve() -> AsyncIterator[FakeServer]:
     holder: list[FakeServer] = []
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -34,6 +33,19 @@ async def fake() -> AsyncIterator[FakeServer]:
         yield holder[0]
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeServer]:
+    async for server in _serve():
+        yield server
+
+
+@pytest.fixture
+async def other() -> AsyncIterator[FakeServer]:
+    """A second server: another origin (an upload service, blob storage)."""
+    async for server in _serve():
+        yield server
 
 
 @pytest.fixture

@@ -361,3 +361,28 @@ async def test_referrers_api_pages_and_its_absence(
 
     fake.handler = no_api
     assert await repo(client, fake).list_referrers(subject) is None
+
+
+async def test_an_upload_on_another_host_gets_no_registry_credentials(
+    fake: FakeServer, other: FakeServer
+) -> None:
+    from imageferry.registry.credentials import Credentials, StaticCredentials
+
+    async def registry(request: web.Request) -> web.StreamResponse:
+        if "Authorization" not in request.headers:
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+        # The upload goes to another host, as an upload service's would.
+        return web.Response(status=202, headers={"Location": f"{other.url}/upload/u1?sig=abc"})
+
+    async def uploads(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=201)
+
+    fake.handler, other.handler = registry, uploads
+    creds = StaticCredentials({fake.host: Credentials("bob", "hunter2")})
+    async with RegistryClient(credentials=creds) as client:
+        await repo(client, fake).put_blob(BLOB_DESC, chunks_of(BLOB))
+
+    assert fake.seen[-1].headers["Authorization"].startswith("Basic ")
+    (put,) = other.seen
+    assert put.method == "PUT" and put.body == BLOB
+    assert "Authorization" not in put.headers
