@@ -248,6 +248,9 @@ class Authenticator:
             else:
                 who = f"as {credentials.username}" if credentials else "anonymously"
                 hint = "check the user name and password" if credentials else _NEEDS_LOGIN
+            if reply.status == 429 or reply.status >= 500:
+                # The token server is failing or busy, not refusing these credentials.
+                hint = "the token server kept failing (retried); try again later"
             error = error_for_response(
                 reply.status,
                 reply.body,

@@ -518,13 +518,26 @@ class Transport:
             future.exception()  # retrieved here too, so a lone cancelled waiter leaves no warning
 
     async def _send_token(self, registry: str, request: AuthRequest) -> AuthReply:
+        """One token exchange; a busy token server (5xx, 429) is retried like a registry."""
         body = request.body or None
-        response = await self._exchange(registry, request, body, allow_redirects=True)
-        try:
-            data = await response.content.read(_MAX_ERROR_BODY)
-        finally:
-            response.release()
-        return AuthReply(response.status, (), data)
+        attempt = 0
+        while True:
+            response = await self._exchange(registry, request, body, allow_redirects=True)
+            try:
+                data = await response.content.read(_MAX_ERROR_BODY)
+            finally:
+                response.release()
+            status = response.status
+            delay = parse_retry_after(response.headers.get("Retry-After")) or self._backoff(attempt)
+            if (
+                not (status == 429 or status >= 500)
+                or attempt >= self.config.retries
+                or delay > self.config.max_retry_after
+            ):
+                return AuthReply(status, (), data)
+            attempt += 1
+            self.stats.on_retry(registry, f"token {status}")
+            await self._sleep(delay)
 
 
 #: OpenSSL's reasons for a server that answered the TLS hello with something

@@ -344,3 +344,48 @@ async def test_https_failure_without_opt_in_does_not_fall_back(
         with pytest.raises(TransportError):
             await t.request("registry.test", "GET", f"{t.base_url('registry.test')}/v2/", what="x")
     assert fake.seen == []
+
+
+@pytest.mark.parametrize("busy", [503, 429])
+async def test_a_busy_token_server_is_retried_with_backoff(
+    fake: FakeServer, transport: Transport, sleeps: Sleeps, busy: int
+) -> None:
+    answers = [busy, busy, 200]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/token":
+            status = answers.pop(0)
+            if status != 200:
+                return web.Response(status=status, headers={"Retry-After": "1"})
+            return web.json_response({"token": "t"})
+        if request.headers.get("Authorization") == "Bearer t":
+            return web.Response(text="ok")
+        return web.Response(
+            status=401,
+            headers={"WWW-Authenticate": f'Bearer realm="{fake.url}/token",service="s"'},
+        )
+
+    fake.handler = handler
+    response = await transport.request(fake.host, "GET", f"{fake.url}/v2/", what="ping")
+
+    assert response.body == b"ok"
+    assert [s.path_qs.split("?")[0] for s in fake.seen].count("/token") == 3
+    assert sleeps.delays == [1.0, 1.0]  # as Retry-After asked
+
+
+async def test_a_token_server_that_stays_down_is_not_blamed_on_the_password(
+    fake: FakeServer, transport: Transport
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/token":
+            return web.Response(status=503, text="upstream busy")
+        return web.Response(
+            status=401,
+            headers={"WWW-Authenticate": f'Bearer realm="{fake.url}/token",service="s"'},
+        )
+
+    fake.handler = handler
+    with pytest.raises(ServerError) as info:
+        await transport.request(fake.host, "GET", f"{fake.url}/v2/", what="ping")
+    assert "token server kept failing" in str(info.value)
+    assert "password" not in str(info.value)
