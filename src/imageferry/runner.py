@@ -253,6 +253,16 @@ async def run_copy(
     # Best effort: with only a login token (no AWS keys) the repository cannot be
     # checked, yet pushing into an existing one works. A failed push says both.
     unchecked = await ensure_ecr_repositories(request)
+
+    def failed(pair: Pair, error: str) -> ImageResult:
+        # Not an image the engine ran: the progress display hears of it here.
+        result = _failed_copy(pair, error)
+        if progress is not None:
+            key = f"referrers {pair[0]}"
+            progress.image_started(key, result.source, result.destination)
+            progress.image_finished(key, result)
+        return result
+
     async with _clients(request) as (client, source_client):
         engine = CopyEngine(
             repository_factory(request, client),
@@ -263,11 +273,11 @@ async def run_copy(
         if progress is not None and hasattr(progress, "__enter__"):
             with progress:  # type: ignore[attr-defined]
                 results = await _with_referrers(
-                    request, source_client, engine.copy_many, _failed_copy, client
+                    request, source_client, engine.copy_many, failed, client
                 )
         else:
             results = await _with_referrers(
-                request, source_client, engine.copy_many, _failed_copy, client
+                request, source_client, engine.copy_many, failed, client
             )
     # Results follow the pairs (referrers, when asked for, come after them).
     destinations = [dst for _, dst in request.pairs]

@@ -129,3 +129,61 @@ def test_dry_run_lists_the_referrers_and_writes_nothing(
     sig = planned[f"{dst_registry.host}/app:{signature.tag}"]
     assert sig["status"] == "would-copy" and sig["digest"] == signature.digest
     assert httpx.get(f"{dst_registry.url}/v2/_catalog").json()["repositories"] == []
+
+
+async def test_a_failed_referrers_lookup_is_reported_in_text_mode(
+    src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    """A source whose referrers endpoint answers 405: the log says which image and why."""
+    import asyncio
+
+    from aiohttp import ClientSession, web
+
+    push_image(src_registry.url, "app", "v1")
+
+    async with ClientSession(auto_decompress=False) as session:
+
+        async def forward(request: web.Request) -> web.StreamResponse:
+            if "/referrers/" in request.path:
+                return web.Response(status=405, text="method not allowed")
+            async with session.request(
+                request.method,
+                f"{src_registry.url}{request.path_qs}",
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+                data=await request.read(),
+                allow_redirects=False,
+            ) as upstream:
+                body = await upstream.read()
+                headers = {
+                    k: v
+                    for k, v in upstream.headers.items()
+                    if k.lower() not in ("content-length", "transfer-encoding")
+                }
+                return web.Response(status=upstream.status, headers=headers, body=body)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                FERRY,
+                "copy",
+                "--referrers",
+                f"127.0.0.1:{port}/app:v1",
+                f"{dst_registry.host}/app:v1",
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), 120)
+        finally:
+            await runner.cleanup()
+
+    assert proc.returncode == 1
+    assert "1 copied, 0 skipped, 1 failed" in out.decode()
+    failed = [line for line in err.decode().splitlines() if " failed " in line]
+    assert len(failed) == 1, err.decode()
+    assert "looking for referrers of" in failed[0] and "answered 405" in failed[0]
