@@ -55,4 +55,7 @@ class CopyOptions:
     platforms: tuple[Platform, ...] = ()
     #: Copy non-distributable ("foreign") layers, e.g. Windows base layers.
     include_foreign_layers: bool = False
+    #: The manifests copied are referrers whose subjects this run copies too
+    #: (``--referrers``): no note that a subject is left behind.
+    subjects_copied: bool = False
     system_platform: Platform = field(default_factory=host_platform)

@@ -195,7 +195,7 @@ def _image_plan(
             )
         else:
             blobs.append(layer)
-    if parsed.subject is not None:
+    if parsed.subject is not None and not options.subjects_copied:
         notes.append(
             f"{raw.digest} refers to subject {parsed.subject.digest}, which is not copied with it"
         )

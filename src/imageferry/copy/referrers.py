@@ -83,8 +83,9 @@ def tag_for(digest: Digest) -> str:
 
 
 def referrer_options(options: CopyOptions) -> CopyOptions:
-    """Referrers are copied whole: a platform filter would change their digests."""
-    return replace(options, multi_arch="all", platforms=())
+    """Referrers are copied whole (a platform filter would change their digests),
+    and with their subjects."""
+    return replace(options, multi_arch="all", platforms=(), subjects_copied=True)
 
 
 async def find_referrers(

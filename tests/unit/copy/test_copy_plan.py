@@ -292,3 +292,17 @@ def test_index_media_type_is_preserved_in_plan() -> None:
     plan = build_plan(INDEX, ALL_CHILDREN, CopyOptions())
     assert plan.target.media_type == OCI_INDEX
     assert plan.target.body == INDEX.body
+
+
+def test_a_referrer_notes_its_subject_is_left_behind_unless_the_run_copies_it() -> None:
+    from imageferry.copy.referrers import referrer_options
+
+    subject = image_manifest(b"app-config", [b"app-layer"], oci=True)
+    signature = image_manifest(b"sig-config", [b"sig"], oci=True, subject=subject)
+
+    alone = build_plan(signature, {}, CopyOptions())
+    assert alone.notes == (
+        f"{signature.digest} refers to subject {subject.digest}, which is not copied with it",
+    )
+    # --referrers copies referrers after (and with) their subjects: nothing to say.
+    assert build_plan(signature, {}, referrer_options(CopyOptions())).notes == ()
