@@ -16,8 +16,11 @@ from imageferry.registry.transport import Transport
 
 __all__ = ["next_link", "paginate"]
 
-_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
-_REL_NEXT = re.compile(r"""rel\s*=\s*"?([^";]*)"?""")
+# One link-value: <target> then ;-separated parameters, whose quoted values
+# may hold ; and , (RFC 8288 section 3, RFC 9110 quoted-string).
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_LINK = re.compile(rf"<([^>]*)>\s*((?:;\s*(?:[^;,\"]|{_QUOTED})*)*)")
+_PARAM = re.compile(rf""";\s*([^\s=;,]+)\s*(?:=\s*({_QUOTED}|[^;,\s]*))?""")
 #: A guard against a registry that keeps returning the same next page.
 _MAX_PAGES = 100_000
 
@@ -26,8 +29,10 @@ def next_link(link_headers: Iterable[str], base_url: str) -> str | None:
     """The absolute URL of ``rel="next"`` in any of the ``Link`` header values."""
     for header in link_headers:
         for match in _LINK.finditer(header):
-            rel = _REL_NEXT.search(match.group(2))
-            if rel is not None and "next" in rel.group(1).split():
+            params = {
+                name.lower(): value.strip('"') for name, value in _PARAM.findall(match.group(2))
+            }
+            if "next" in params.get("rel", "").split():
                 target: str = urljoin(base_url, match.group(1))
                 return target
     return None

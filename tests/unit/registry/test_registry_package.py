@@ -54,6 +54,11 @@ def test_repository_implements_both_engine_interfaces() -> None:
         (['<https://o/prev>; rel="prev", <https://o/next>; rel="next"'], "https://o/next"),
         (['<https://o/a>; rel="prev"', '<https://o/b>; rel="next"'], "https://o/b"),
         (['<https://o/a>; rel="prev"'], None),
+        # Quoted parameter values may hold commas and semicolons (RFC 8288).
+        (['<https://o/p2>; title="a,b"; rel="next"'], "https://o/p2"),
+        (['<https://o/p2>; title="x; rel=next"; rel="prev"'], None),
+        (['<https://o/a>; title="q\\"u,o"; rel="prev", <https://o/b>; REL="next"'], "https://o/b"),
+        (['<https://o/p3>; rel="last next"'], "https://o/p3"),
         ([], None),
     ],
 )
