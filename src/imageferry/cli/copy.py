@@ -8,12 +8,15 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from imageferry.errors import ConfigError, FerryError
 from imageferry.reference import Reference
+
+if TYPE_CHECKING:
+    from imageferry.copy import ImageResult, ProgressSink
 
 __all__ = ["ListedPair", "parse_pairs_file", "read_pairs_file", "register"]
 
@@ -231,8 +234,11 @@ def copy_command(
             _print_notes((p.source, p.notes) for p in planned)
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
 
-    progress = None
-    if not (quiet or output == "json"):
+    progress: ProgressSink | None = None
+    finished = _Finished()
+    if output == "json":
+        progress = finished
+    elif not quiet:
         from imageferry.cli.progress import make_progress  # rich only when drawing
 
         progress = make_progress(quiet=False)
@@ -244,8 +250,17 @@ def copy_command(
         # asyncio.run has cancelled every copy. A tag is the last thing an image
         # copy writes (blobs, then manifests), so a cancelled copy leaves at most
         # untagged content that the next run reuses.
+        if output == "json":
+            # A script still gets one document: the images that finished.
+            from imageferry.copy import summarize
+
+            done = list(finished.results.values())
+            summary = {**summarize(done), "interrupted": True}
+            typer.echo(json.dumps({"images": [r.to_json() for r in done], "summary": summary}))
         typer.echo(f"ferry: {_INTERRUPTED}", err=True)
         raise typer.Exit(130) from None
+    if output == "json":
+        progress = None
     if progress is None:
         # Quiet and JSON runs still say on stderr which images failed and why.
         for r in results:
@@ -262,6 +277,25 @@ def copy_command(
             f"{summary['bytes_reused']} reused in {summary['wall_seconds']:.2f}s"
         )
     raise typer.Exit(1 if summary["failed"] else 0)
+
+
+class _Finished:
+    """A progress sink that keeps each image's last result (for ``-o json`` on Ctrl-C)."""
+
+    def __init__(self) -> None:
+        self.results: dict[tuple[str, str], ImageResult] = {}
+
+    def image_started(self, key: str, source: str, destination: str) -> None:
+        return None
+
+    def image_planned(self, key: str, total_bytes: int) -> None:
+        return None
+
+    def bytes_transferred(self, key: str, n: int) -> None:
+        return None
+
+    def image_finished(self, key: str, result: ImageResult) -> None:
+        self.results[(result.source, result.destination)] = result
 
 
 def demo_command(

@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -211,6 +212,39 @@ def test_ctrl_c_says_what_is_left_and_a_rerun_finishes(src_registry, dst_registr
     again = ferry("copy", "-q", *args)
     assert again.returncode == 0, again.stderr
     assert inspect_digest(args[1]) == pushed.digest
+
+
+def test_ctrl_c_with_json_output_still_prints_the_images_that_finished(src_registry, dst_registry):
+    small = push_image(src_registry.url, "small", "v1")
+    push_large_image(src_registry.url, "big", "v1", layer_size=512 << 20)
+    pairs = [
+        f"{src_registry.host}/small:v1",
+        f"{dst_registry.host}/small:v1",
+        f"{src_registry.host}/big:v1",
+        f"{dst_registry.host}/big:v1",
+    ]
+    proc = subprocess.Popen(
+        [FERRY, "copy", "-o", "json", *pairs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not tag_exists(dst_registry.url, "small", "v1"):
+        assert time.monotonic() < deadline and proc.poll() is None, "small image never arrived"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130
+    doc = json.loads(out)
+    assert [(i["destination"], i["status"], i["digest"]) for i in doc["images"]] == [
+        (pairs[1], "copied", small.digest)
+    ]
+    assert doc["summary"]["interrupted"] is True
+    assert doc["summary"]["copied"] == 1
+    assert err.splitlines()[-1].startswith("ferry: interrupted;")
+    assert not tag_exists(dst_registry.url, "big", "v1")
 
 
 def note_lines(stderr: str) -> list[str]:
