@@ -21,6 +21,7 @@ Order of work (interfaces.py states the destination's side of it):
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,10 +31,10 @@ from imageferry.copy.events import NullSink, ProgressSink
 from imageferry.copy.ledger import BlobLedger
 from imageferry.copy.options import CopyOptions
 from imageferry.copy.pipeline import BlobStreamer
-from imageferry.copy.plan import CopyPlan, ImagePlan, build_plan, select
+from imageferry.copy.plan import CopyPlan, ImagePlan, PlatformNotFound, build_plan, select
 from imageferry.copy.pushes import ManifestPushes
 from imageferry.copy.result import ImageResult
-from imageferry.digest import Digest
+from imageferry.digest import Digest, Verifier
 from imageferry.errors import (
     ConfigError,
     CopyError,
@@ -46,7 +47,9 @@ from imageferry.errors import (
 from imageferry.interfaces import ImageDestination, ImageSource
 from imageferry.manifest import (
     Descriptor,
+    ImageManifest,
     Index,
+    Platform,
     RawManifest,
     is_index_type,
     is_non_distributable,
@@ -56,6 +59,8 @@ from imageferry.reference import Reference
 __all__ = ["ImageCopy", "PlannedImage", "RunLimits", "describe_error"]
 
 _T = TypeVar("_T")
+#: A config larger than this is not read to learn the image's platform.
+_MAX_CONFIG = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,9 +318,35 @@ class ImageCopy:
         src_text = str(self.src)
         top = resolved.top if resolved.top is not None else await self._get(resolved.source)
         selection = await self._blame(src_text, _async(lambda: select(top, self.options)))
+        parsed = await self._blame(src_text, _async(top.parse))
+        if self.options.platforms and isinstance(parsed, ImageManifest):
+            await self._check_platform(parsed.config)
         fetched: dict[Digest, RawManifest] = {}
         await self._fetch(selection.children, fetched)
         return await self._blame(src_text, _async(lambda: build_plan(top, fetched, self.options)))
+
+    async def _check_platform(self, config: Descriptor) -> None:
+        """A single image matching none of ``--platform``: fail, as for an index.
+
+        Its platform is in its config (image-spec config.md ``os``,
+        ``architecture``, ``variant``); a config without them (an artifact) passes.
+        """
+        if config.size > _MAX_CONFIG:
+            return
+        data = bytearray()
+        verifier = Verifier(config.digest, config.size)
+        async with self.source.open_blob(config) as chunks:
+            async for chunk in chunks:
+                verifier.update(chunk)
+                data += chunk
+        await self._blame(str(self.src), _async(verifier.verify))
+        try:
+            platform = Platform.from_json(json.loads(data))
+        except (ValueError, AttributeError):
+            return
+        wanted = self.options.platforms
+        if platform.os and platform.architecture and not any(w.matches(platform) for w in wanted):
+            raise _Blamed(str(self.src), PlatformNotFound(wanted, [platform], single=True))
 
     async def _fetch(self, wanted: Iterable[Descriptor], into: dict[Digest, RawManifest]) -> None:
         """GET child manifests concurrently, descending into nested indexes."""

@@ -42,13 +42,18 @@ __all__ = [
 
 
 class PlatformNotFound(ConfigError):
-    """A wanted platform matches no instance of the source index."""
+    """A wanted platform matches no instance of the source index (or the single image)."""
 
-    def __init__(self, wanted: Sequence[Platform], available: Sequence[Platform]) -> None:
+    def __init__(
+        self, wanted: Sequence[Platform], available: Sequence[Platform], *, single: bool = False
+    ) -> None:
         names = ", ".join(sorted({str(p) for p in available})) or "none"
         wanted_text = ", ".join(str(p) for p in wanted)
         super().__init__(
-            f"no image in the index matches platform {wanted_text}; available: {names}"
+            f"the source is a single {names} image, not an index: it matches none of "
+            f"platform {wanted_text}"
+            if single
+            else f"no image in the index matches platform {wanted_text}; available: {names}"
         )
         self.wanted = tuple(wanted)
         self.available = tuple(available)

@@ -161,6 +161,31 @@ async def test_system_mode_copies_one_platform(
     assert again.status == "skipped"
 
 
+async def test_platform_filter_on_a_single_image_of_another_platform_fails(
+    client: RegistryClient, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    pushed = push_image(src_registry.url, "app", "v1", platform=Platform("linux", "amd64"))
+    engine = CopyEngine(client.repository)
+    src = ref(src_registry, "app:v1")
+
+    wrong = await engine.copy(
+        src, ref(dst_registry, "app:arm"), CopyOptions(platforms=(Platform("linux", "arm64"),))
+    )
+    either = await engine.copy(
+        src,
+        ref(dst_registry, "app:any"),
+        CopyOptions(platforms=(Platform("linux", "arm64"), Platform("linux", "amd64"))),
+    )
+
+    assert wrong.status == "failed"
+    assert wrong.error is not None
+    assert "single linux/amd64 image" in wrong.error and "linux/arm64" in wrong.error
+    assert either.status == "copied", either.error
+    assert any("platform filter not applied" in note for note in either.notes)
+    assert tags(dst_registry, "app") == ["any"]
+    assert skopeo.inspect_digest(f"{dst_registry.host}/app:any") == pushed.digest
+
+
 async def test_copy_artifact_with_custom_config_type(
     client: RegistryClient,
     src_registry: LocalRegistry,
