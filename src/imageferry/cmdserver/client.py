@@ -6,12 +6,17 @@ start in a worker (no server, a stale socket, a refused connection); the
 caller then runs it in-process. Once a worker has started the command, the
 launcher forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT to it, stops and
 continues it with itself on Ctrl-Z (SIGTSTP) and ``fg``, and returns its exit
-status.
+status; a worker that a signal ended takes the launcher with it, by the same
+signal, as that signal ends an in-process run. The launcher's resource limits
+(``ulimit``) go with the request: the worker applies them, or refuses the
+request when it cannot (a hard limit above the server's), and the command
+runs in-process under exactly the caller's limits.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import sys
@@ -26,9 +31,22 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-__all__ = ["failure", "ping", "run", "spawn", "stop"]
+__all__ = ["RLIMITS", "failure", "limits", "ping", "run", "spawn", "stop"]
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+#: The resource limits a command's run depends on (setrlimit(2)); the worker
+#: applies the launcher's, since it would otherwise keep the server's.
+RLIMITS = (
+    "RLIMIT_AS",
+    "RLIMIT_CORE",
+    "RLIMIT_CPU",
+    "RLIMIT_DATA",
+    "RLIMIT_FSIZE",
+    "RLIMIT_MEMLOCK",
+    "RLIMIT_NOFILE",
+    "RLIMIT_NPROC",
+    "RLIMIT_STACK",
+)
 #: The variables a new server starts with: what its imports read, no secrets.
 _SERVER_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "XDG_RUNTIME_DIR", "FERRY_COMMAND_SERVER_IDLE")
 
@@ -58,6 +76,37 @@ def _umask() -> int:
     return mask
 
 
+def limits() -> dict[str, list[int]]:
+    """This process's soft and hard limits, by ``resource`` name (``RLIMIT_NOFILE``...)."""
+    found: dict[str, list[int]] = {}
+    for name in RLIMITS:
+        which = getattr(resource, name, None)
+        if which is not None:
+            found[name] = list(resource.getrlimit(which))
+    return found
+
+
+def _die_by(signum: int) -> int:
+    """End this process by ``signum`` as the worker was, so the shell sees the same.
+
+    Returns (an exit status, 128 + signum as shells report it) only if the
+    signal does not end the launcher.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:  # noqa: SIM105 - contextlib costs the launcher an import
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+    except (OSError, ValueError, OverflowError):
+        pass
+    return 128 + signum
+
+
 def run(argv: Sequence[str], path: str | None = None) -> int | None:
     """Run ``ferry *argv`` in a worker; its exit status, or None when no worker started it."""
     path = path or paths.socket_path()
@@ -76,6 +125,7 @@ def run(argv: Sequence[str], path: str | None = None) -> int | None:
             "env": dict(os.environ),
             "cwd": cwd,
             "umask": _umask(),
+            "rlimits": limits(),
             # What this interpreter chose for its streams (locale, PYTHONIOENCODING).
             "encodings": [
                 getattr(f, "encoding", None) for f in (sys.stdin, sys.stdout, sys.stderr)
@@ -129,7 +179,11 @@ def run(argv: Sequence[str], path: str | None = None) -> int | None:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        return int(done.get("exit", 1))
+    # The worker reports its exit status; the server, which reaps it, reports
+    # the signal that ended it (it cannot say so itself).
+    if isinstance(done.get("signal"), int):
+        return _die_by(done["signal"])
+    return int(done.get("exit", 1))
 
 
 def spawn(path: str | None = None) -> bool:
@@ -203,7 +257,8 @@ def _ask(op: str, path: str | None) -> dict[str, Any] | None:
 def ping(path: str | None = None) -> dict[str, Any] | None:
     """The server's status, or None when none answers.
 
-    ``pid``, ``served`` (commands run), ``running`` (workers now), ``idle``
+    ``pid``, ``served`` (commands its workers took; not those refused, which
+    ran in-process), ``running`` (workers now), ``idle``
     (seconds before an unused server exits), ``workers_cpu`` (CPU seconds of
     the workers that have ended).
     """

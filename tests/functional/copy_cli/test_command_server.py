@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -175,21 +177,27 @@ def test_served_run_uses_the_callers_environment_for_credentials(
     assert tag_digest(dst_registry, "private/app", "v1") == image.digest
 
 
-def start_big_copy(
-    launcher: Launcher, src: LocalRegistry, dst: LocalRegistry
-) -> subprocess.Popen[str]:
-    """``ferry copy`` of the large test image, left running.
+def shell_job(launcher: Launcher, argv: list[str]) -> subprocess.Popen[str]:
+    """``argv`` left running, in a process group of its own, as a shell job is.
 
-    In a process group of its own, as a shell job is: the kernel ignores
-    SIGTSTP in an orphaned group (as pytest's may be under CI).
+    The kernel ignores SIGTSTP in an orphaned group (as pytest's may be under CI).
     """
     return subprocess.Popen(
-        [FERRY, "copy", "-q", f"{src.host}/big/layer:v1", f"{dst.host}/big:v1"],
+        argv,
         env=launcher.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         process_group=0,
+    )
+
+
+def start_big_copy(
+    launcher: Launcher, src: LocalRegistry, dst: LocalRegistry
+) -> subprocess.Popen[str]:
+    """``ferry copy`` of the large test image, left running."""
+    return shell_job(
+        launcher, [FERRY, "copy", "-q", f"{src.host}/big/layer:v1", f"{dst.host}/big:v1"]
     )
 
 
@@ -429,3 +437,197 @@ def test_a_server_that_cannot_listen_is_not_started_again(
     time.sleep(2)
     assert servers_for(path) == []
     assert Path(paths.failure_path(path)).stat().st_mtime_ns == recorded
+
+
+@pytest.fixture
+def hanging_registry() -> Iterator[str]:
+    """A registry host that takes connections and never answers: a copy from it waits.
+
+    The kernel completes the connections (the listen backlog); nothing reads
+    them, and ferry's read timeout is minutes, so the worker stays mid-copy
+    for as long as a test looks at it.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def server_pid(launcher: Launcher) -> int:
+    launcher.served()
+    status = launcher("command-server", "status")
+    return int(status.stdout.split("pid ")[1].split(",")[0])
+
+
+def live_children(pid: int) -> list[int]:
+    """Children of ``pid`` that have not ended (an ended one is a zombie until reaped)."""
+    found = []
+    for child in children_of(pid):
+        try:
+            if process_state(child) != "Z":
+                found.append(child)
+        except OSError:  # reaped meanwhile
+            continue
+    return found
+
+
+def with_limits(ulimit: str, *args: str) -> list[str]:
+    """``ferry *args``, started by a shell after ``ulimit``."""
+    return ["bash", "-c", f'{ulimit} && exec "$0" "$@"', FERRY, *args]
+
+
+def served_waiting_copy(
+    launcher: Launcher, source: str, dst: LocalRegistry, ulimit: str = "ulimit -c 0"
+) -> tuple[int, int, subprocess.Popen[str], int]:
+    """A server, then a copy from ``source`` that its worker is in the middle of.
+
+    (commands served before it, the server's pid, the launcher, the worker's pid).
+    """
+    launcher("copy", "--help")
+    served = launcher.served()
+    server = server_pid(launcher)
+    # ulimit -c 0: SIGQUIT would otherwise leave a core file behind.
+    proc = shell_job(
+        launcher, with_limits(ulimit, "copy", f"{source}/app:v1", f"{dst.host}/app:v1")
+    )
+
+    def started() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return bool(live_children(server))
+
+    wait_for(started, "no worker started")
+    (worker,) = live_children(server)
+    return served, server, proc, worker
+
+
+def test_killing_the_launcher_ends_its_worker(
+    launcher: Launcher,
+    hanging_registry: str,
+    src_registry: LocalRegistry,
+    dst_registry: LocalRegistry,
+) -> None:
+    served, server, proc, worker = served_waiting_copy(launcher, hanging_registry, dst_registry)
+    proc.kill()  # SIGKILL: the launcher cannot pass anything on
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    # As in-process, the copy ends with its process: nothing copies on unseen.
+    wait_for(lambda: worker not in live_children(server), "the worker outlived its launcher")
+    assert tag_digest(dst_registry, "app", "v1") is None
+    # The server serves on.
+    image = push_image(src_registry.url, "app", "v1")
+    again = launcher("copy", f"{src_registry.host}/app:v1", f"{dst_registry.host}/app:v1")
+    assert again.returncode == 0, again.stderr
+    assert tag_digest(dst_registry, "app", "v1") == image.digest
+    assert launcher.served() == served + 2
+
+
+def test_killing_a_stopped_launcher_ends_its_stopped_worker(
+    launcher: Launcher, hanging_registry: str, dst_registry: LocalRegistry
+) -> None:
+    _served, server, proc, worker = served_waiting_copy(launcher, hanging_registry, dst_registry)
+    proc.send_signal(signal.SIGTSTP)  # Ctrl-Z
+    wait_for(lambda: process_state(worker) == "T", "the worker did not stop")
+    proc.kill()
+    proc.communicate(timeout=30)
+    wait_for(lambda: worker not in live_children(server), "the stopped worker stayed")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT])
+def test_a_signal_ends_a_served_copy_as_it_ends_an_in_process_one(
+    launcher: Launcher, hanging_registry: str, dst_registry: LocalRegistry, signum: int
+) -> None:
+    served, server, proc, worker = served_waiting_copy(launcher, hanging_registry, dst_registry)
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=60)
+    # The shell sees death by that signal (exit status 128 + n), as without the server.
+    assert proc.returncode == -signum, err
+    assert "without an exit status" not in err
+    assert worker not in live_children(server)
+    assert tag_digest(dst_registry, "app", "v1") is None
+    assert launcher.served() == served + 1
+
+
+def limit_of(pid: int, name: str) -> tuple[str, str]:
+    """(soft, hard) of the limit ``name`` as /proc/PID/limits shows it."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith(name):
+            soft, hard = line[len(name) :].split()[:2]
+            return soft, hard
+    raise AssertionError(f"no {name!r} in /proc/{pid}/limits")
+
+
+def test_the_worker_runs_under_the_callers_resource_limits(
+    launcher: Launcher, hanging_registry: str, dst_registry: LocalRegistry
+) -> None:
+    served, server, proc, worker = served_waiting_copy(
+        launcher, hanging_registry, dst_registry, "ulimit -c 0 -n 256"
+    )
+    assert limit_of(worker, "Max open files") == ("256", "256")
+    assert limit_of(worker, "Max core file size") == ("0", "0")
+    assert limit_of(server, "Max open files") != ("256", "256")
+    proc.terminate()
+    proc.communicate(timeout=60)
+    assert launcher.served() == served + 1
+
+
+def test_limits_above_the_servers_run_in_process(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard == resource.RLIM_INFINITY or hard > 512, "the test needs a hard limit above 512"
+    # A server started by a caller with a low hard limit keeps it, and so do its workers.
+    started = subprocess.run(
+        with_limits("ulimit -n 512", "copy", "--help"),
+        env=launcher.env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert started.returncode == 0
+    served = launcher.served()
+    assert limit_of(server_pid(launcher), "Max open files") == ("512", "512")
+    image = push_image(src_registry.url, "app", "v1")
+    pair = (f"{src_registry.host}/app:v1", f"{dst_registry.host}/app:v1")
+    # This caller's hard limit is higher than the server's: a worker could not
+    # take it, so the copy runs in-process, under the caller's limits.
+    above = launcher("copy", *pair)
+    assert above.returncode == 0, above.stderr
+    assert tag_digest(dst_registry, "app", "v1") == image.digest
+    assert launcher.served() == served
+    # Lower limits, the server's own too, are served.
+    for ulimit in ("ulimit -n 256", "ulimit -n 512"):
+        below = subprocess.run(
+            with_limits(ulimit, "copy", *pair),
+            env=launcher.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert below.returncode == 0, below.stderr
+    assert launcher.served() == served + 2
+
+
+def test_the_worker_uses_the_callers_time_zone(
+    launcher: Launcher, src_registry: LocalRegistry, dst_registry: LocalRegistry
+) -> None:
+    push_image(src_registry.url, "app", "v1")
+    launcher("copy", "--help")
+    served = launcher.served()
+    # UTC+09:17 in POSIX TZ notation (the sign is west of Greenwich): no server's default.
+    offset = timedelta(hours=9, minutes=17)
+    before = datetime.now(UTC) + offset
+    result = launcher(
+        "copy",
+        f"{src_registry.host}/app:v1",
+        f"{dst_registry.host}/app:v1",
+        extra_env={"TZ": "FER-9:17"},
+    )
+    after = datetime.now(UTC) + offset
+    assert result.returncode == 0, result.stderr
+    assert launcher.served() == served + 1
+    # The log lines' time stamps are the caller's local time.
+    stamp = result.stderr.split()[0]
+    hours, minutes, seconds = (int(part) for part in stamp.split(":"))
+    second = hours * 3600 + minutes * 60 + seconds
+    first, last = (t.hour * 3600 + t.minute * 60 + t.second for t in (before, after))
+    within = first <= second <= last if first <= last else second >= first or second <= last
+    assert within, f"{stamp} is not between {before:%H:%M:%S} and {after:%H:%M:%S}"
