@@ -353,6 +353,14 @@ def process_state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
+def catches(pid: int, signum: int) -> bool:
+    """Whether ``pid`` has a handler for ``signum`` (/proc/PID/status SigCgt)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -381,13 +389,17 @@ def test_ctrl_z_stops_the_worker_and_fg_resumes_it(
     launcher.served()
     status = launcher("command-server", "status")
     server = int(status.stdout.split("pid ")[1].split(",")[0])
-    proc = start_big_copy(launcher, src_registry, dst_registry)
 
     def workers() -> list[int]:  # an earlier worker may linger as a zombie until reaped
-        return [pid for pid in children_of(server) if process_state(pid) != "Z"]
+        return live_children(server)
 
+    # The --help worker may still be exiting after its launcher returned.
+    wait_for(lambda: not workers(), "an earlier worker stayed")
+    proc = start_big_copy(launcher, src_registry, dst_registry)
     wait_for(lambda: bool(workers()), "no worker started")
     (worker,) = workers()
+    # The launcher relays Ctrl-Z once it knows its worker; before that it would just stop.
+    wait_for(lambda: catches(proc.pid, signal.SIGTSTP), "the launcher never took its worker")
     proc.send_signal(signal.SIGTSTP)
     wait_for(lambda: process_state(proc.pid) == "T", "the launcher did not stop")
     wait_for(lambda: process_state(worker) == "T", "the worker did not stop")
@@ -486,6 +498,8 @@ def served_waiting_copy(
     launcher("copy", "--help")
     served = launcher.served()
     server = server_pid(launcher)
+    # The --help worker may still be exiting after its launcher returned.
+    wait_for(lambda: not live_children(server), "an earlier worker stayed")
     # ulimit -c 0: SIGQUIT would otherwise leave a core file behind.
     proc = shell_job(
         launcher, with_limits(ulimit, "copy", f"{source}/app:v1", f"{dst.host}/app:v1")
@@ -497,6 +511,8 @@ def served_waiting_copy(
 
     wait_for(started, "no worker started")
     (worker,) = live_children(server)
+    # Signals are relayed once the launcher knows its worker (its handlers are set).
+    wait_for(lambda: catches(proc.pid, signal.SIGTERM), "the launcher never took its worker")
     return served, server, proc, worker
 
 
