@@ -29,7 +29,7 @@ from imageferry.registry import (
 )
 from imageferry.secrets.shapes import resolve_credential
 from imageferry.settings import Settings
-from imageferry.tasks.params import TaskSpec
+from imageferry.tasks.params import TaskSpec, parse_image_entry
 from imageferry.tasks.selection import SourceLister, destination_registry, source_registry
 
 if TYPE_CHECKING:
@@ -62,23 +62,28 @@ class RegistryLister:
 
 class SideCredentials:
     """Registry credentials of a task: the destination's for the destination
-    registry, the source's for every other registry (a Public source's entries
-    may name several: docker.io, quay.io ...)."""
+    registry, the source's for the source registry, none for any other host.
+
+    A user name and password belong to one registry: sent to every registry
+    a Public task's images come from, they would reach hosts they are not for.
+    """
 
     def __init__(
         self,
         destination_host: str,
         source: Credentials | None,
         destination: Credentials | None,
+        source_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self._destination_host = destination_host
         self._source = source
         self._destination = destination
+        self._source_hosts = source_hosts
 
     async def get(self, registry: str) -> Credentials | None:
         if registry == self._destination_host:
             return self._destination
-        return self._source
+        return self._source if registry in self._source_hosts else None
 
     def __repr__(self) -> str:
         return f"SideCredentials(destination={self._destination_host!r})"
@@ -121,6 +126,20 @@ def _caller_account(region: str, keys: AwsKeys | None) -> str:
     return str(sts.get_caller_identity()["Account"])
 
 
+def _credential_host(spec: TaskSpec, credentials: Credentials | None) -> str | None:
+    """The one registry a Public task's ``srcCredential`` is for: where its images are."""
+    if credentials is None:
+        return None
+    hosts = sorted({parse_image_entry(entry, None).registry for entry in spec.image_entries})
+    if len(hosts) > 1:
+        raise ConfigError(
+            f"srcCredential {spec.srcCredential!r} holds a password for one registry, but "
+            f"srcImageList names images from {len(hosts)}: {', '.join(hosts)}; set srcRegistry "
+            "to the registry it is for, or copy each registry's images in a task of its own"
+        )
+    return hosts[0] if hosts else None
+
+
 async def open_connections(
     spec: TaskSpec, *, settings: Settings, secrets: SecretStore | None
 ) -> RunConnections:
@@ -154,11 +173,20 @@ async def open_connections(
     mirrors = settings.mirror_map
     config = RegistryConfig(mirrors=mirrors, insecure=settings.insecure_set)
 
+    src_creds = src if isinstance(src, Credentials) else None
+    credential_host = source_host if source_host is not None else _credential_host(spec, src_creds)
+    # The transport asks for a mirrored registry's credentials by its mirror's host.
+    source_hosts = (
+        frozenset({credential_host, config.location(credential_host)[1]})
+        if credential_host is not None
+        else frozenset()
+    )
     providers: list[CredentialProvider] = [
         SideCredentials(
             destination_host,
-            src if isinstance(src, Credentials) else None,
+            src_creds,
             dst if isinstance(dst, Credentials) else None,
+            source_hosts,
         )
     ]
     ecr_keys: dict[str, AwsKeys | None] = {}
