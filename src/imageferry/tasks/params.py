@@ -408,15 +408,25 @@ class _Checker:
     def _images(self) -> None:
         public = self.out["sourceType"] == "Public" and not self.out["srcRegistry"]
         registry = None if public else (self.out["srcRegistry"] or _PROBE_REGISTRY)
+        hosts: set[str] = set()
         for entry in split_image_list(self.out["srcImageList"]):
             try:
-                parse_image_entry(entry, registry)
+                hosts.add(parse_image_entry(entry, registry).registry)
             except InvalidReference as e:
                 self.problem(
                     "srcImageList",
                     f"entry {entry!r}: {e.part} {e.reason}; write repo, repo:tag, repo:ALL_TAGS, "
                     "repo@sha256:<hex> or host[:port]/repo:tag",
                 )
+        credential = str(self.raw.get("srcCredential") or "").strip()
+        if public and credential and len(hosts) > 1:
+            # A password is for one registry; sent to each, it would reach the others.
+            self.problem(
+                "srcCredential",
+                f"{credential!r} is for one registry, but srcImageList names images from "
+                f"{len(hosts)}: {', '.join(sorted(hosts))}; set srcRegistry to the registry it "
+                "is for, or copy each registry's images in a task of its own",
+            )
 
     def _extensions(self) -> None:
         for name in ("includeTags", "excludeTags"):

@@ -390,3 +390,21 @@ def test_platform_list_is_typed() -> None:
 def test_module_exports_exist() -> None:
     for name in params_module.__all__:
         assert hasattr(params_module, name), name
+
+
+def test_one_source_password_for_images_from_several_registries_is_refused_at_create() -> None:
+    found = problems(
+        sourceType="Public",
+        srcList="SELECTED",
+        srcImageList="a.example/app:1,b.example/tool:1",
+        srcCredential="alice",
+    )
+    assert "is for one registry, but srcImageList names images from 2" in found["srcCredential"]
+    # Images from one registry, or no credential: fine.
+    spec(
+        sourceType="Public",
+        srcList="SELECTED",
+        srcImageList="a.example/x,a.example/y",
+        srcCredential="alice",
+    )
+    spec(sourceType="Public", srcList="SELECTED", srcImageList="a.example/x,b.example/y")
