@@ -119,8 +119,18 @@ class TaskService:
     # -- runs -----------------------------------------------------------------
 
     def start(self, task_id: str, trigger: Trigger = Trigger.MANUAL) -> RunRecord:
-        """Commit a run, then hand it to the executor (enqueue after commit)."""
+        """Commit a run, then hand it to the executor (enqueue after commit).
+
+        A ONE_TIME task started by hand before the scheduler got to it has had
+        its one run: the scheduler's pending start is taken back.
+        """
         run = self.store.create_run(task_id, trigger, executor_id=self._executor_id)
+        if trigger is not Trigger.SCHEDULE:
+            task = self.store.get_task(task_id)
+            if task.schedule_type is ScheduleType.ONE_TIME and task.next_run_at is not None:
+                self.store.set_next_run(
+                    task_id, None, expected=task.next_run_at, check_expected=True
+                )
         self.executor.submit(run.id)
         return run
 

@@ -200,6 +200,25 @@ def test_fixed_rate_and_cron_schedules_with_a_clock(
     assert latest is not None and latest.images_skipped == 1
 
 
+def test_a_one_time_task_started_by_hand_is_not_started_again_by_the_schedule(
+    src_registry: LocalRegistry, dst_registry: LocalRegistry, runtimes: Runtimes
+) -> None:
+    push_image(src_registry.url, "app", "1", seed="once")
+    runtime = runtimes.make()
+    task_id = _task(runtime, src_registry.host, dst_registry.host, scheduleType="ONE_TIME")
+    clock = [utcnow() + timedelta(seconds=1)]
+    scheduler = Scheduler(runtime.store, runtime.service.start, clock=lambda: clock[0])
+
+    run = runtime.service.start(task_id)  # "start now", before the scheduler's first tick
+    assert runtime.executor.wait(run.id, timeout=120)
+
+    assert scheduler.tick() == []
+    clock[0] += timedelta(days=1)
+    assert scheduler.tick() == []
+    assert runtime.service.runs(task_id).total == 1
+    assert runtime.store.get_task(task_id).next_run_at is None
+
+
 def test_schedule_never_overlaps_an_active_run(
     src_registry: LocalRegistry, flaky: FlakyProxy, runtimes: Runtimes
 ) -> None:
