@@ -32,10 +32,10 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from imageferry.errors import ConfigError, InvalidReference
@@ -236,6 +236,15 @@ class TaskSpec(BaseModel):
         if include is not None and not include.fullmatch(tag):
             return False
         return not (exclude is not None and exclude.fullmatch(tag))
+
+
+def _cron_matches_a_date(expression: str) -> bool:
+    """Whether a valid cron expression ever fires (``0 0 30 2 *`` never does)."""
+    try:
+        croniter(expression, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except (CroniterBadDateError, ValueError):
+        return False
+    return True
 
 
 def _split_commas(text: str) -> list[str]:
@@ -474,6 +483,12 @@ class _Checker:
                     "scheduleExpression",
                     f"{expression!r} is not a 5-field cron expression (minute hour day month "
                     "weekday); e.g. '0 3 * * *' for 03:00 every day",
+                )
+            elif not _cron_matches_a_date(expression):
+                self.problem(
+                    "scheduleExpression",
+                    f"{expression!r} matches no date (such as 30 February), so the task would "
+                    "never run; e.g. '0 0 28 2 *' for 28 February",
                 )
 
     def _relations(self) -> None:

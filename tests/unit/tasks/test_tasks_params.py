@@ -408,3 +408,10 @@ def test_one_source_password_for_images_from_several_registries_is_refused_at_cr
         srcCredential="alice",
     )
     spec(sourceType="Public", srcList="SELECTED", srcImageList="a.example/x,b.example/y")
+
+
+def test_a_cron_that_matches_no_date_is_refused() -> None:
+    found = problems(scheduleType="CRON", scheduleExpression="0 0 30 2 *")
+    assert "matches no date" in found["scheduleExpression"]
+    # 29 February comes round in leap years: a valid schedule.
+    assert spec(scheduleType="CRON", scheduleExpression="0 0 29 2 *").scheduleExpression
