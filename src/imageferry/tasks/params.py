@@ -38,6 +38,7 @@ from typing import Any, Literal
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from imageferry.ecr.hosts import parse_registry_host
 from imageferry.errors import ConfigError, InvalidReference
 from imageferry.manifest import Platform
 from imageferry.reference import Reference
@@ -416,11 +417,12 @@ class _Checker:
 
     def _images(self) -> None:
         public = self.out["sourceType"] == "Public" and not self.out["srcRegistry"]
+        ecr = self.out["sourceType"] == "Amazon_ECR" and not self.out["srcRegistry"]
         registry = None if public else (self.out["srcRegistry"] or _PROBE_REGISTRY)
         hosts: set[str] = set()
         for entry in split_image_list(self.out["srcImageList"]):
             try:
-                hosts.add(parse_image_entry(entry, registry).registry)
+                hosts.add(parse_image_entry(entry, registry, ecr=ecr).registry)
             except InvalidReference as e:
                 self.problem(
                     "srcImageList",
@@ -530,15 +532,24 @@ def _prefix_ok(prefix: str) -> bool:
     return all(_COMPONENT.match(c) for c in prefix.split("/"))
 
 
-def has_registry(entry: str) -> bool:
-    """Does an image entry name its own registry (a first part with '.', ':', or localhost)?"""
+def has_registry(entry: str, *, ecr: bool = False) -> bool:
+    """Does an image entry name its own registry (a first part with '.', ':', or localhost)?
+
+    For an Amazon ECR source (``ecr``) a dot alone does not make a host: ECR
+    repository names may hold dots (``my.team/app``). There a first part is a
+    host only if it is an ECR host, has a port, or is localhost.
+    """
     first, slash, _ = entry.partition("/")
-    return bool(slash) and (
-        "." in first or ":" in first or first == "localhost" or first.startswith("[")
-    )
+    if not slash:
+        return False
+    if ":" in first or first.lower() == "localhost" or first.startswith("["):
+        return True
+    if ecr:
+        return parse_registry_host(first.lower()) is not None
+    return "." in first
 
 
-def parse_image_entry(entry: str, registry: str | None) -> Reference:
+def parse_image_entry(entry: str, registry: str | None, *, ecr: bool = False) -> Reference:
     """One ``srcImageList`` entry as a reference.
 
     An entry naming its own registry (``host:5000/x:tag``) is taken as is.
@@ -548,7 +559,7 @@ def parse_image_entry(entry: str, registry: str | None) -> Reference:
     ``ubuntu`` is ``docker.io/library/ubuntu:latest``. The tag ``ALL_TAGS``
     is kept as is for the caller to expand; it cannot carry a digest.
     """
-    text = entry if registry is None or has_registry(entry) else f"{registry}/{entry}"
+    text = entry if registry is None or has_registry(entry, ecr=ecr) else f"{registry}/{entry}"
     reference = Reference.parse(text)
     if reference.tag == ALL_TAGS and reference.digest is not None:
         raise InvalidReference(entry, "tag", "ALL_TAGS cannot be combined with a digest")

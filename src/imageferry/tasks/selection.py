@@ -168,6 +168,8 @@ class _Planner:
         self.lister = lister
         self.lister_for = lister_for
         self.source = source_registry(spec, account_id=account_id)
+        # ECR repository names may hold dots: there "my.team/app" is no host.
+        self._ecr = spec.sourceType == "Amazon_ECR" and not spec.srcRegistry
         self.destination = destination_registry(spec, account_id=account_id)
         self.limit = asyncio.Semaphore(spec.concurrency)
         self.pairs: list[ImagePair] = []
@@ -253,7 +255,7 @@ class _Planner:
         references: list[Reference] = []
         for entry in self.spec.image_entries:
             try:
-                references.append(parse_image_entry(entry, self.source))
+                references.append(parse_image_entry(entry, self.source, ecr=self._ecr))
             except InvalidReference as e:
                 raise SelectionError(f"srcImageList entry {entry!r}: {e.part} {e.reason}") from None
         expansions = await asyncio.gather(

@@ -14,6 +14,7 @@ from imageferry.tasks.params import (
     PARAMETER_TABLE,
     TaskSpec,
     TaskSpecError,
+    parse_image_entry,
     parse_rate,
 )
 
@@ -38,6 +39,7 @@ REFERENCE_PARAMETERS = [
 
 # The smallest valid task: an ECR source region and an ECR destination region.
 BASE = {"srcRegion": "us-east-1", "destRegion": "us-west-2"}
+ECR = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
 
 
 def spec(**overrides: object) -> TaskSpec:
@@ -415,3 +417,23 @@ def test_a_cron_that_matches_no_date_is_refused() -> None:
     assert "matches no date" in found["scheduleExpression"]
     # 29 February comes round in leap years: a valid schedule.
     assert spec(scheduleType="CRON", scheduleExpression="0 0 29 2 *").scheduleExpression
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        # ECR repository names may hold dots: the source ECR's repository.
+        ("my.team/app:1.0", f"{ECR}/my.team/app:1.0"),
+        ("team/app", f"{ECR}/team/app:latest"),
+        # An ECR host, a port or localhost still name their registry.
+        (
+            "444455556666.dkr.ecr.eu-west-1.amazonaws.com/x:1",
+            "444455556666.dkr.ecr.eu-west-1.amazonaws.com/x:1",
+        ),
+        ("localhost:5000/y:2", "localhost:5000/y:2"),
+    ],
+)
+def test_ecr_source_entries_with_dots_are_repositories(entry: str, expected: str) -> None:
+    assert str(parse_image_entry(entry, ECR, ecr=True)) == expected
+    # For any other registry Docker's rule holds: a dotted first part is a host.
+    assert parse_image_entry("my.team/app:1.0", "r.example:5000").registry == "my.team"
