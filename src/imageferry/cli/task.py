@@ -371,12 +371,14 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
         if image.status.value == "failed" and (fmt == "json" or quiet):
             typer.echo(f"ferry: failed: {image.source}: {image.error}", err=True)
     if run.status is RunStatus.ERROR:
-        typer.echo(
-            f"ferry: error: run {run.number} of task {task_id} ended ERROR: "
-            f"{run.images_failed} of {run.images_total} images failed"
-            + (f" ({run.error})" if run.error else ""),
-            err=True,
+        # A run that failed before it had images to copy: its error is the whole story.
+        why = (
+            run.error
+            if run.error and not run.images_total
+            else f"{run.images_failed} of {run.images_total} images failed"
+            + (f" ({run.error})" if run.error else "")
         )
+        typer.echo(f"ferry: error: run {run.number} of task {task_id} ended ERROR: {why}", err=True)
         raise typer.Exit(1)
     if run.status is RunStatus.STOPPED:
         typer.echo(

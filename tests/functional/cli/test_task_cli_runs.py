@@ -83,6 +83,23 @@ def test_run_copies_every_image_and_show_reports_it_exactly(
     assert [r["id"] for r in shown["runs"]] == [doc["id"], run["id"]]  # newest first
 
 
+def test_a_run_that_fails_before_listing_images_says_only_why(
+    src_registry, dst_registry, ferry, create_task
+) -> None:
+    _seed(src_registry)
+    task_id = create_task(
+        task_parameters(src_registry, dst_registry, "app:1.0", srcCredential="no-such-secret")
+    )
+
+    result = ferry("task", "run", task_id)
+
+    assert result.exit_code == 1, output(result)
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"ferry: error: run 1 of task {task_id} ended ERROR: ")
+    assert "no-such-secret" in line
+    assert "0 of 0" not in line
+
+
 def test_a_missing_tag_ends_the_run_in_error_with_the_failed_count(
     src_registry, dst_registry, ferry, ferry_json, create_task
 ) -> None:
