@@ -62,7 +62,9 @@ PARAMETER_TABLE: tuple[ParameterInfo, ...] = (
         (),
         "",
         "Secret name holding source credentials (access_key_id/secret_access_key for "
-        "ECR, username/password for other registries); blank for none.",
+        "ECR, username/password for other registries); blank for none. A password goes "
+        "only to the source registry: the source ECR, srcRegistry, or the one registry "
+        "a Public task's images come from.",
     ),
     ParameterInfo("destRegion", (), "", "Destination region, e.g. cn-north-1."),
     ParameterInfo(
