@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -270,12 +270,11 @@ async def run_copy(
             max_images=request.concurrency,
             events=progress,
         )
-        if progress is not None and hasattr(progress, "__enter__"):
-            with progress:  # type: ignore[attr-defined]
-                results = await _with_referrers(
-                    request, source_client, engine.copy_many, failed, client
-                )
-        else:
+        # A display with a life cycle (progress bars) is open for the whole run.
+        display: AbstractContextManager[object] = (
+            progress if isinstance(progress, AbstractContextManager) else nullcontext()
+        )
+        with display:
             results = await _with_referrers(
                 request, source_client, engine.copy_many, failed, client
             )

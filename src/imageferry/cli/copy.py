@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from imageferry.copy.events import NullSink
 from imageferry.errors import ConfigError, FerryError
 from imageferry.reference import Reference
 
@@ -122,6 +123,12 @@ def _print_notes(notes: Iterable[tuple[str, Sequence[str]]]) -> None:
     for source, texts in notes:
         for note in texts:
             typer.echo(f"ferry: note: {source}: {note}", err=True)
+
+
+def _echo_document(results: Sequence[ImageResult], summary: dict[str, object]) -> None:
+    """``-o json``: one document, the images and the summary."""
+    doc = {"images": [r.to_json() for r in results], "summary": summary}
+    typer.echo(json.dumps(doc, indent=2))
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -255,20 +262,16 @@ def copy_command(
             from imageferry.copy import summarize
 
             done = list(finished.results.values())
-            summary = {**summarize(done), "interrupted": True}
-            typer.echo(json.dumps({"images": [r.to_json() for r in done], "summary": summary}))
+            _echo_document(done, {**summarize(done), "interrupted": True})
         typer.echo(f"ferry: {_INTERRUPTED}", err=True)
         raise typer.Exit(130) from None
-    if output == "json":
-        progress = None
-    if progress is None:
-        # Quiet and JSON runs still say on stderr which images failed and why.
+    if quiet or output == "json":
+        # Without a progress display, stderr still says which images failed and why.
         for r in results:
             if r.status == "failed":
                 typer.echo(f"ferry: failed: {r.source}: {r.error}", err=True)
     if output == "json":
-        doc = {"images": [r.to_json() for r in results], "summary": summary}
-        typer.echo(json.dumps(doc, indent=2))
+        _echo_document(results, summary)
     else:
         _print_notes((r.source, r.notes) for r in results)
         typer.echo(
@@ -279,20 +282,11 @@ def copy_command(
     raise typer.Exit(1 if summary["failed"] else 0)
 
 
-class _Finished:
+class _Finished(NullSink):
     """A progress sink that keeps each image's last result (for ``-o json`` on Ctrl-C)."""
 
     def __init__(self) -> None:
         self.results: dict[tuple[str, str], ImageResult] = {}
-
-    def image_started(self, key: str, source: str, destination: str) -> None:
-        return None
-
-    def image_planned(self, key: str, total_bytes: int) -> None:
-        return None
-
-    def bytes_transferred(self, key: str, n: int) -> None:
-        return None
 
     def image_finished(self, key: str, result: ImageResult) -> None:
         self.results[(result.source, result.destination)] = result

@@ -385,9 +385,7 @@ class ImageCopy:
             # The registry only accepts a manifest once its blobs exist there,
             # foreign layers excepted: a copy without them may have pushed it.
             foreign = [b for b in image.blobs if is_non_distributable(b.media_type)]
-            for blob in image.blobs:
-                if blob in foreign:
-                    continue
+            for blob in (b for b in image.blobs if b not in foreign):
                 self.limits.ledger.record(
                     self.destination.registry, self.destination.repository, blob.digest
                 )

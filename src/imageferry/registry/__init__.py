@@ -38,6 +38,7 @@ from imageferry.registry.ratelimit import Quota, parse_quota
 from imageferry.registry.repository import MIN_ECR_CHUNK, Repository
 from imageferry.registry.stats import RegistryStats, StatsHook
 from imageferry.registry.transport import (
+    REDIRECTS,
     Body,
     Response,
     Transport,
@@ -50,6 +51,7 @@ __all__ = [
     "CLIENT_ID",
     "IDENTITY_TOKEN_USER",
     "MIN_ECR_CHUNK",
+    "REDIRECTS",
     "AuthReply",
     "AuthRequest",
     "AuthStep",

@@ -26,7 +26,7 @@ from imageferry.errors import (
 from imageferry.manifest import MANIFEST_ACCEPT, OCI_INDEX, Descriptor, RawManifest
 from imageferry.registry.auth import pull_scope, push_scope
 from imageferry.registry.pagination import next_link, paginate
-from imageferry.registry.transport import Response, Transport
+from imageferry.registry.transport import REDIRECTS, Response, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -38,8 +38,6 @@ MIN_ECR_CHUNK = 5 * 1024 * 1024
 _OCTET = "application/octet-stream"
 #: Referrers are a handful per image; a registry paging past this is looping.
 _MAX_REFERRER_PAGES = 50
-#: Redirects to blob storage (distribution-spec "Pulling blobs": a 307 is allowed).
-_REDIRECTS = (301, 302, 303, 307, 308)
 #: distribution-spec "Error Codes": a manifest references a blob the registry lacks.
 _BLOB_UNKNOWN_TO_MANIFEST = "MANIFEST_BLOB_UNKNOWN"
 
@@ -207,7 +205,7 @@ class Repository:
             self._url(f"/blobs/{digest}"),
             what=f"blob {digest} in {self.name}",
             scopes=(pull_scope(self._path),),
-            ok=(200, 404, *_REDIRECTS),
+            ok=(200, 404, *REDIRECTS),
         )
         return response.status != 404
 

@@ -54,6 +54,7 @@ from imageferry.registry.ratelimit import parse_quota
 from imageferry.registry.stats import RegistryStats, StatsHook
 
 __all__ = [
+    "REDIRECTS",
     "Body",
     "Response",
     "Transport",
@@ -63,7 +64,8 @@ __all__ = [
 
 Body = bytes | AsyncIterator[bytes] | None
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: Redirect statuses (to blob storage, say); followed without registry credentials.
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_ERROR_BODY = 64 * 1024
 _USER_AGENT = f"imageferry/{__version__}"
 #: Retries of a 4xx with a transient code: such an answer is usually a real
@@ -431,7 +433,7 @@ class Transport:
             plain = AuthRequest(method, url, base)
             payload = one_shot.__aiter__() if one_shot is not None else body
             direct = await self._exchange(registry, plain, payload, allow_redirects=False)
-            if follow_redirects and direct.status in _REDIRECTS:
+            if follow_redirects and direct.status in REDIRECTS:
                 return await self._follow(registry, direct)
             return direct
         flow = self.auth.flow(AuthRequest(method, url, base), self._auth_key(registry), scopes)
@@ -464,7 +466,7 @@ class Transport:
                 response.release()
             raise
         assert response is not None
-        if follow_redirects and response.status in _REDIRECTS:
+        if follow_redirects and response.status in REDIRECTS:
             return await self._follow(registry, response)
         return response
 
