@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from imageferry.sandbox.registry import REGISTRY_BINARY, LocalRegistry
-from imageferry.sandbox.token_server import TokenServer
+from stand_ins.token_server import TokenServer
 
 # Each test's `ferry` subprocesses run in-process: a command server started by one
 # test would outlive it. tests/functional/copy_cli/test_command_server.py turns it

@@ -33,7 +33,7 @@ def ecr_client(region: str, credentials: AwsKeys | None = None) -> ECRClient:
     """An ECR client for ``region``; the default credential chain without credentials.
 
     ``AWS_ENDPOINT_URL_ECR`` (read by botocore) redirects it, which is how the
-    tests reach :class:`imageferry.sandbox.ecr.EcrStandIn`.
+    tests reach the ECR stand-in (``tests/stand_ins/ecr.py``).
     """
     return aws_session(region, credentials).client("ecr", config=_CONFIG)
 

@@ -1,10 +1,10 @@
-"""A sandbox for tests, ``ferry demo`` and ``bench/``.
+"""What ``ferry demo`` runs, also used by tests and ``bench/``.
 
-Local registries (:class:`LocalRegistry`, Debian's ``docker-registry``), a
-Docker token-auth server (:class:`TokenServer`), images built in code and
-pushed with the sandbox's own httpx client (:mod:`~imageferry.sandbox.images`),
-and skopeo as an independent verifier (:mod:`~imageferry.sandbox.skopeo`).
-Nothing here is on the product's copy path.
+Local registries (:class:`LocalRegistry`, Debian's ``docker-registry``), images
+built in code and pushed with the sandbox's own httpx client
+(:mod:`~imageferry.sandbox.images`), and skopeo as an independent verifier
+(:mod:`~imageferry.sandbox.skopeo`). Nothing here is on the product's copy path.
+Test-only servers (the ECR stand-in, a token server, moto) live in ``tests/stand_ins``.
 """
 
 from imageferry.sandbox.images import (
@@ -19,14 +19,12 @@ from imageferry.sandbox.images import (
     push_large_image,
 )
 from imageferry.sandbox.registry import LocalRegistry, SandboxError, free_port
-from imageferry.sandbox.token_server import TokenServer
 
 __all__ = [
     "LocalRegistry",
     "PushedManifest",
     "Pusher",
     "SandboxError",
-    "TokenServer",
     "build_fleet",
     "delete_manifest",
     "free_port",

@@ -20,19 +20,22 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-import bcrypt
 import httpx
 import yaml
 
 from imageferry.errors import FerryError
 from imageferry.sandbox.lifecycle import Service
 
-if TYPE_CHECKING:
-    from imageferry.sandbox.token_server import TokenServer
-
-__all__ = ["REGISTRY_BINARY", "AuthMode", "LocalRegistry", "SandboxError", "free_port"]
+__all__ = [
+    "REGISTRY_BINARY",
+    "AuthMode",
+    "LocalRegistry",
+    "SandboxError",
+    "TokenIssuer",
+    "free_port",
+]
 
 #: Where Debian's ``docker-registry`` package installs the distribution binary.
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -74,6 +77,33 @@ def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+class TokenIssuer(Protocol):
+    """A Docker token-auth server a registry can trust (tests' ``TokenServer``)."""
+
+    @property
+    def realm(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def cert_path(self) -> Path: ...
+    @property
+    def users(self) -> dict[str, str]: ...
+    def start(self) -> Any: ...
+
+
+def _htpasswd_line(name: str, password: str) -> str:
+    # bcrypt comes with the test extra: only tests start registries with Basic auth.
+    try:
+        import bcrypt
+    except ImportError:
+        raise SandboxError(
+            "a registry with htpasswd auth needs bcrypt: pip install 'imageferry[test]'"
+        ) from None
+    return f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+
+
 class LocalRegistry(Service):
     """A running ``docker-registry`` on loopback. Use as a context manager.
 
@@ -95,7 +125,7 @@ class LocalRegistry(Service):
         *,
         auth: AuthMode = "none",
         users: Mapping[str, str] | None = None,
-        token_server: TokenServer | None = None,
+        token_server: TokenIssuer | None = None,
         data_dir: Path | None = None,
         host: str = "127.0.0.1",
         config_overrides: Mapping[str, Any] | None = None,
@@ -220,10 +250,7 @@ class LocalRegistry(Service):
         if self._auth == "htpasswd":
             htpasswd = self._workdir / "htpasswd"
             htpasswd.write_text(
-                "".join(
-                    f"{name}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
-                    for name, pw in self._users.items()
-                )
+                "".join(_htpasswd_line(name, pw) for name, pw in self._users.items())
             )
             config["auth"] = {"htpasswd": {"realm": "ferry-sandbox", "path": str(htpasswd)}}
         elif self._auth == "token":

@@ -7,8 +7,8 @@ import pytest
 
 from imageferry.alarms import Alarm, AlarmError, SnsNotifier, open_notifier
 from imageferry.aws import aws_session
-from imageferry.sandbox.moto import MotoServer
 from imageferry.settings import Settings
+from stand_ins.moto import MotoServer
 
 
 def _alarm(recipient: str = "oncall@example.com", run_id: str = "run-0007") -> Alarm:

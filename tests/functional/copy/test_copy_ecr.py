@@ -27,9 +27,9 @@ from imageferry.ecr.repository import ecr_repository_factory
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryConfig, RegistryStats
 from imageferry.sandbox import skopeo
-from imageferry.sandbox.ecr import EcrStandIn
 from imageferry.sandbox.images import make_layer, push_image
 from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.ecr import EcrStandIn
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 BATCH = "BatchCheckLayerAvailability"

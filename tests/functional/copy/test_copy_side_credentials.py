@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from imageferry.reference import Reference
 from imageferry.runner import CopyRequest, run_copy, run_dry_run
-from imageferry.sandbox import LocalRegistry, TokenServer
+from imageferry.sandbox import LocalRegistry
 from imageferry.sandbox.images import push_image
 from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.token_server import TokenServer
 
 USERS = {"admin": "admin-pw", "reader": "reader-pw", "writer": "writer-pw"}
 

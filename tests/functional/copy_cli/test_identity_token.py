@@ -14,7 +14,7 @@ import pytest
 from imageferry.sandbox import LocalRegistry
 from imageferry.sandbox.images import push_image
 from imageferry.sandbox.skopeo import inspect_digest
-from imageferry.sandbox.token_server import TokenServer
+from stand_ins.token_server import TokenServer
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 USERS = {"carol": "c4rol-pass"}

@@ -21,9 +21,9 @@ from imageferry.manifest import parse_manifest
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryConfig
 from imageferry.sandbox import skopeo
-from imageferry.sandbox.ecr import EcrStandIn
 from imageferry.sandbox.images import push_image
 from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.ecr import EcrStandIn
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 BATCH = "BatchCheckLayerAvailability"

@@ -16,7 +16,7 @@ from imageferry.registry.credentials import Credentials, StaticCredentials
 from imageferry.sandbox import skopeo
 from imageferry.sandbox.images import push_image, random_bytes
 from imageferry.sandbox.registry import LocalRegistry
-from imageferry.sandbox.token_server import TokenServer
+from stand_ins.token_server import TokenServer
 
 ALICE = ("alice", "s3cret-pass")
 BOB = ("bob", "t0ken-pass")

@@ -8,7 +8,7 @@ import pytest
 from imageferry.sandbox import skopeo
 from imageferry.sandbox.images import push_image, push_large_image
 from imageferry.sandbox.registry import LocalRegistry, SandboxError
-from imageferry.sandbox.token_server import TokenServer
+from stand_ins.token_server import TokenServer
 
 
 def test_basic_registry_accepts_its_user_and_rejects_a_wrong_password(

@@ -6,7 +6,6 @@ import boto3
 import pytest
 
 from imageferry.aws import aws_session
-from imageferry.sandbox.moto import MotoServer
 from imageferry.secrets import (
     AwsSecretStore,
     InvalidSecret,
@@ -15,6 +14,7 @@ from imageferry.secrets import (
     open_secret_store,
 )
 from imageferry.settings import Settings
+from stand_ins.moto import MotoServer
 
 
 @pytest.fixture

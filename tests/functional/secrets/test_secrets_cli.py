@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from imageferry.cli.main import app
-from imageferry.sandbox.moto import MotoServer
 from imageferry.secrets import LocalSecretStore
+from stand_ins.moto import MotoServer
 
 PASSWORD = "Corr3ct-Horse-Battery-Staple"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -64,4 +64,5 @@ def test_sandbox_package_exports() -> None:
 
     missing = [name for name in sandbox.__all__ if not hasattr(sandbox, name)]
     assert missing == []
-    assert {"LocalRegistry", "TokenServer", "push_image", "build_fleet"} <= set(sandbox.__all__)
+    assert {"LocalRegistry", "push_image", "build_fleet"} <= set(sandbox.__all__)
+    assert "TokenServer" not in sandbox.__all__  # a test-only server, in tests/stand_ins

@@ -8,7 +8,7 @@ import re
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from imageferry.sandbox.token_server import TokenServer, libtrust_key_id
+from stand_ins.token_server import TokenServer, libtrust_key_id
 
 
 def _basic(user: str, password: str) -> str:
