@@ -1,4 +1,4 @@
-"""The console in real headless Chromium: log in, the wizard, live progress (issue 4, item 9)."""
+"""The console in real headless Chromium: log in, the wizard, live progress."""
 
 from __future__ import annotations
 

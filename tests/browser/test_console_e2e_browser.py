@@ -1,4 +1,4 @@
-"""End to end in headless Chromium with the embedded runtime really copying (issue 4, item 9).
+"""End to end in headless Chromium with the embedded runtime really copying.
 
 Images are pushed to one loopback registry; a task created through the
 wizard copies them to another; the page shows the run finish, its per-image

@@ -1,4 +1,4 @@
-"""The web console and JSON API of ``ferry serve`` (issue 4)."""
+"""The web console and JSON API of ``ferry serve``."""
 
 from imageferry.web.app import ADMIN_USERNAME, create_app, ensure_admin
 

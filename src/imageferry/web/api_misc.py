@@ -1,7 +1,7 @@
 """``/api/secrets``, ``/api/metrics``, ``/api/tokens`` and the Prometheus ``/metrics``.
 
 Secrets: names are listed, values are written and deleted, and no route ever
-returns a value (issue 4, items 5 and 7). ``/metrics`` needs the same login
+returns a value. ``/metrics`` needs the same login
 as everything else; point Prometheus at it with ``authorization: {credentials:
 <API token>}``.
 """
@@ -107,7 +107,7 @@ def create_token(
 
 @metrics_router.get("/metrics", tags=["metrics"], response_class=Response)
 def prometheus(console: ConsoleDep) -> Response:
-    """Every ``ferry_*`` metric in the Prometheus text format (issue 4, item 6)."""
+    """Every ``ferry_*`` metric in the Prometheus text format."""
     summary = summarize(console)
     for name, count in summary.tasks_by_status.items():
         metrics.TASKS.labels(status=name).set(count)

@@ -1,4 +1,4 @@
-"""``/api/tasks`` and ``/api/runs``: the task operations of issue 3 over HTTP (issue 4, item 1).
+"""``/api/tasks`` and ``/api/runs``: the task operations over HTTP.
 
 Thin by design: each route calls one :class:`~imageferry.web.ports.TaskServicePort`
 method and turns the record it returns into a response model. Errors are

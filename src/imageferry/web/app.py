@@ -1,9 +1,9 @@
-"""The console's app factory: ``create_app(settings, ...)`` (issue 4).
+"""The console's app factory: ``create_app(settings, ...)``.
 
 It wires the task service, the store's accounts and the secret store into a
 FastAPI app serving the JSON API (``/api``, OpenAPI at ``/openapi.json``),
 the pages, ``/metrics`` and the static assets packaged next to this module.
-Nothing is fetched from the internet at run time (issue 4, item 8).
+Nothing is fetched from the internet at run time.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from imageferry.store.errors import (
 )
 from imageferry.tasks.params import TaskSpecError
 from imageferry.tasks.service import NoActiveRun
-from imageferry.web import api_misc, api_tasks, auth_routes, pages
+from imageferry.web import api_docs, api_misc, api_tasks, auth_routes, pages
 from imageferry.web.console import Console
 from imageferry.web.ports import Accounts, TaskServicePort
 from imageferry.web.security import LoginRequired
@@ -45,7 +45,7 @@ _HERE = Path(__file__).parent
 
 
 def ensure_admin(accounts: Accounts, settings: Settings, out: TextIO = sys.stdout) -> bool:
-    """Create the ``admin`` account on first start (issue 4, item 7).
+    """Create the ``admin`` account on first start.
 
     The password is ``FERRY_ADMIN_PASSWORD`` when set; otherwise one is
     generated and printed once to ``out``. Returns True when it was created.
@@ -148,8 +148,8 @@ def create_app(
         version="0.1.0",
         description="Transfer tasks between OCI registries: create, run and watch them.",
         # FastAPI's bundled docs pages load scripts from a CDN; the console
-        # fetches nothing from the internet (issue 4, item 8), so only the
-        # OpenAPI document itself is served.
+        # fetches nothing from the internet and serves its own /docs instead
+        # (see imageferry.web.api_docs).
         docs_url=None,
         redoc_url=None,
     )
@@ -169,5 +169,6 @@ def create_app(
     app.include_router(api_misc.router)
     app.include_router(api_misc.metrics_router)
     app.include_router(pages.router)
+    api_docs.mount_docs(app)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     return app

@@ -1,4 +1,4 @@
-"""Logging in and out (issue 4, item 7).
+"""Logging in and out.
 
 The login form is itself protected against CSRF: the login page sets an
 anonymous session (no user name) whose token the form must echo, so another

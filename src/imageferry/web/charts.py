@@ -1,7 +1,7 @@
-"""The task detail's charts, drawn on the server as inline SVG (issue 4, item 4).
+"""The task detail's charts, drawn on the server as inline SVG.
 
 Server-side SVG keeps the console free of chart libraries and of anything
-fetched at run time (issue 4, item 8), and it renders the same in every
+fetched at run time, and it renders the same in every
 browser and in a screenshot. Two pure steps, each tested without I/O:
 
 1. :func:`run_series` turns a run's finished per-image results into the four

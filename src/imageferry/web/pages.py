@@ -1,4 +1,4 @@
-"""The console's pages: server-rendered HTML (issue 4, items 2 to 5).
+"""The console's pages: server-rendered HTML.
 
 Pages read through the same task service as the API. Every state-changing
 form posts here with the session's CSRF token (checked by
@@ -8,6 +8,7 @@ carrying a short message, so reloading a page never repeats an action.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -17,9 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from imageferry.errors import FerryError
 from imageferry.secrets.base import validate_secret_name, validate_secret_value
 from imageferry.store.base import MAX_PAGE
-from imageferry.store.records import ImageResultRecord
-from imageferry.store.status import ImageStatus, TaskStatus
+from imageferry.store.errors import RunAlreadyActive, RunNotFound, TaskBusy
+from imageferry.store.records import ImageResultRecord, RunRecord
+from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus, RunStatus, TaskStatus
 from imageferry.tasks.params import PARAMETER_TABLE, TaskSpecError
+from imageferry.tasks.service import NoActiveRun
+from imageferry.web import fields
 from imageferry.web.charts import Finished, bar_chart, human_bytes, line_chart, run_series
 from imageferry.web.console import Console, console_of
 from imageferry.web.schemas import TaskOut, task_out
@@ -34,20 +38,29 @@ ConsoleDep = Annotated[Console, Depends(console_of)]
 UserDep = Annotated[Principal, Depends(page_user)]
 
 
-def _back(path: str, *, msg: str = "", error: str = "") -> RedirectResponse:
-    query = urlencode({k: v for k, v in (("msg", msg), ("error", error)) if v})
+def _back(path: str, *, msg: str = "", error: str = "", about: str = "") -> RedirectResponse:
+    """Back to ``path`` with a message; ``about`` names the run the message is about."""
+    pairs = (("msg", msg), ("error", error), ("about", about))
+    query = urlencode({k: v for k, v in pairs if v})
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
+
+
+def utc(moment: datetime | None) -> str:
+    """A time as pages show it, to the second, in UTC; blank for none."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
 def render(
     request: Request, console: Console, user: Principal, name: str, **context: object
 ) -> HTMLResponse:
+    context.setdefault("msg", request.query_params.get("msg", ""))
+    context.setdefault("error", request.query_params.get("error", ""))
     context.update(
         user=user,
         csrf=user.csrf,
-        msg=request.query_params.get("msg", ""),
-        error=request.query_params.get("error", ""),
         human_bytes=human_bytes,
+        utc=utc,
+        label=fields.label,
     )
     return console.templates.TemplateResponse(request, name, context)
 
@@ -105,6 +118,11 @@ def _wizard_page(
         problems=problems,
         secret_names=console.secrets.list(),
         clone_of=clone_of,
+        rules=fields.RULES,
+        option_rules=fields.OPTION_RULES,
+        rule_json=fields.rule_json,
+        applies=fields.applies,
+        option_applies=fields.option_applies,
     )
     if problems:
         response.status_code = 422
@@ -123,6 +141,7 @@ async def create_from_wizard(
     except TaskSpecError as e:
         problems = [{"parameter": p.parameter, "message": p.message} for p in e.problems]
         values = dict(parameters, name=name or "")
+        values[fields.DEST_KIND] = fields.dest_kind({k: str(v) for k, v in form.items()})
         return _wizard_page(request, console, user, values, problems)
     return _back(f"/tasks/{task.id}", msg=f"Task {task.id} created")
 
@@ -184,8 +203,34 @@ def task_detail(
         "task.html",
         task=task,
         table={p.name: p for p in PARAMETER_TABLE},
+        shown=fields.shown_parameters(task.parameters),
+        **_run_flash(request, console, task_id),
         **context,
     )
+
+
+def _run_flash(request: Request, console: Console, task_id: str) -> dict[str, str]:
+    """The page's message, brought up to date when it is about a run.
+
+    "Run #2 started" holds while run #2 is active; once it has ended the page
+    says how it ended instead, so a message never outlives what it announced.
+    """
+    about = request.query_params.get("about", "")
+    if not about:
+        return {}
+    try:
+        run = console.service.get_run(about)
+    except RunNotFound:
+        return {"msg": ""}
+    if run.task_id != task_id or run.status not in FINISHED_RUN_STATUSES:
+        return {}
+    ended = (
+        f"Run #{run.number} ended {run.status.value}: {run.images_copied} copied, "
+        f"{run.images_skipped} skipped, {run.images_failed} failed"
+    )
+    if run.status is RunStatus.ERROR:
+        return {"msg": "", "error": ended}
+    return {"msg": ended}
 
 
 @router.get("/tasks/{task_id}/live", response_class=HTMLResponse)
@@ -221,18 +266,45 @@ def task_action(task_id: str, action: str, console: ConsoleDep, user: UserDep) -
     try:
         if action == "start":
             run = console.service.start(task_id)
-            return _back(path, msg=f"Run #{run.number} started")
+            return _back(path, msg=f"Run #{run.number} started", about=run.id)
         if action == "stop":
-            console.service.stop(task_id)
-            return _back(path, msg="Stopping")
+            run = console.service.stop(task_id)
+            if run.status in FINISHED_RUN_STATUSES:
+                return _back(path, msg=f"Run #{run.number} stopped", about=run.id)
+            return _back(path, msg=f"Stopping run #{run.number}", about=run.id)
         if action == "delete":
             console.service.delete(task_id)
             return _back("/tasks", msg=f"Task {task_id} deleted")
         if action == "clone":
             return RedirectResponse(f"/tasks/new?clone={quote(task_id)}", status_code=303)
     except FerryError as e:
-        return _back(path, error=str(e))
+        return _back(path, error=_refusal(console, e))
     return _back(path, error=f"unknown action {action!r}")
+
+
+def _active_number(console: Console, run_id: str) -> str:
+    try:
+        run: RunRecord = console.service.get_run(run_id)
+    except RunNotFound:
+        return "a run"
+    return f"run #{run.number}"
+
+
+def _refusal(console: Console, error: FerryError) -> str:
+    """Why a button did nothing, in the page's words.
+
+    The service's messages for these refusals tell a terminal user which
+    ``ferry`` command to type; a console user has the page's buttons instead.
+    """
+    if isinstance(error, NoActiveRun):
+        return "Nothing to stop: the task has no active run (its last run has ended)."
+    if isinstance(error, RunAlreadyActive):
+        active = _active_number(console, error.active_run_id)
+        return f"Not started: {active} is still active; wait for it to end, or stop it."
+    if isinstance(error, TaskBusy):
+        active = _active_number(console, error.active_run_id)
+        return f"Not deleted: {active} is still active; stop it first."
+    return str(error)
 
 
 @router.get("/credentials", response_class=HTMLResponse)

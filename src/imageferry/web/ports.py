@@ -28,7 +28,7 @@ __all__ = ["Accounts", "Runtime", "TaskServicePort"]
 
 
 class TaskServicePort(Protocol):
-    """The task operations of issue 3 that the console exposes (issue 4, item 1).
+    """The task operations that the console exposes.
 
     :class:`imageferry.tasks.service.TaskService` provides exactly these.
     """
@@ -81,7 +81,7 @@ class TaskServicePort(Protocol):
 
 
 class Accounts(Protocol):
-    """Console users and API tokens (issue 4, item 7), kept by the store.
+    """Console users and API tokens, kept by the store.
 
     :class:`imageferry.store.Store` provides exactly these methods.
     """

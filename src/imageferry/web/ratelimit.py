@@ -1,4 +1,4 @@
-"""Login rate limiting (issue 4, item 7): a sliding window of recent failures.
+"""Login rate limiting: a sliding window of recent failures.
 
 Failures are counted per client address and per user name separately, so a
 guesser cannot rotate user names from one address, nor rotate addresses

@@ -1,8 +1,8 @@
-"""Pydantic models of the JSON API (issue 4, item 1): what goes in and out of ``/api``.
+"""Pydantic models of the JSON API: what goes in and out of ``/api``.
 
 Responses are built from the store's frozen records by the ``from_*``
 functions below, field by field, so that nothing reaches a client by
-accident. Task parameters hold credential *names* only (issue 3, item 4);
+accident. Task parameters hold credential *names* only;
 secret values have no field anywhere in this module.
 """
 
@@ -15,12 +15,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from imageferry.copy import PlannedImage
+from imageferry.ecr.hosts import parse_registry_host
+from imageferry.errors import InvalidReference
 from imageferry.store.records import (
     ImageResultRecord,
     LogRecord,
     RunRecord,
     TaskRecord,
 )
+from imageferry.store.status import ACTIVE_RUN_STATUSES
+from imageferry.tasks.params import parse_image_entry, split_image_list
 
 __all__ = [
     "CloneRequest",
@@ -46,6 +50,7 @@ __all__ = [
     "TokenRequest",
     "ValidationOut",
     "destination_label",
+    "engine_label",
     "image_result_out",
     "log_line_out",
     "plan_out",
@@ -125,14 +130,20 @@ class TaskOut(BaseModel):
     status: str
     source: str
     destination: str
+    #: "Amazon ECR" when both ends are ECR registries; otherwise what the
+    #: images move between, e.g. "Public registries → Amazon ECR" or
+    #: "127.0.0.1:5000 → 127.0.0.1:5001".
     engine: str
     schedule: str
-    #: ONE_TIME, FIXED_RATE or CRON (issue 3, item 6).
+    #: ONE_TIME, FIXED_RATE or CRON.
     schedule_type: str
     #: The rate ("1 day") or cron expression; empty for ONE_TIME.
     schedule_expression: str
     #: When the scheduler starts the next run; null when none is due.
     next_run_at: datetime | None
+    #: Whether a run is active (STARTING, IN_PROGRESS or STOPPING): it can be
+    #: stopped, and no other run can start until it ends.
+    running: bool
     images_done: int
     images_total: int
     created_at: datetime
@@ -256,7 +267,7 @@ class TokenOut(BaseModel):
 
 
 def source_label(parameters: Mapping[str, str]) -> str:
-    """The task list's Source column: region, "Public", or the registry (issue 4, item 2)."""
+    """The task list's Source column: region, "Public", or the registry."""
     if parameters.get("srcRegistry"):
         return parameters["srcRegistry"]
     if parameters.get("sourceType") == "Public":
@@ -275,6 +286,40 @@ def destination_label(parameters: Mapping[str, str]) -> str:
         label = f"{region} ({account})" if account else region or "ECR"
     prefix = parameters.get("destPrefix", "")
     return f"{label}/{prefix}" if prefix else label
+
+
+_ECR = "Amazon ECR"
+_PUBLIC = "Public registries"
+
+
+def _registry_label(host: str) -> str:
+    return _ECR if parse_registry_host(host) is not None else host
+
+
+def _public_source_label(parameters: Mapping[str, str]) -> str:
+    """The one registry a Public task's images all come from, or "Public registries"."""
+    hosts: set[str] = set()
+    for entry in split_image_list(parameters.get("srcImageList", "")):
+        try:
+            hosts.add(parse_image_entry(entry, None).registry)
+        except InvalidReference:
+            return _PUBLIC
+    return _registry_label(hosts.pop()) if len(hosts) == 1 else _PUBLIC
+
+
+def engine_label(parameters: Mapping[str, str]) -> str:
+    """The Engine column: "Amazon ECR", as the reference says, only when ECR is
+    both ends; otherwise the registries the images move between."""
+    if parameters.get("srcRegistry"):
+        source = _registry_label(parameters["srcRegistry"])
+    elif parameters.get("sourceType") == "Public":
+        source = _public_source_label(parameters)
+    else:
+        source = _ECR
+    destination = (
+        _registry_label(parameters["destRegistry"]) if parameters.get("destRegistry") else _ECR
+    )
+    return _ECR if source == destination == _ECR else f"{source} → {destination}"
 
 
 def schedule_label(task: TaskRecord) -> str:
@@ -316,12 +361,12 @@ def task_out(task: TaskRecord, latest: RunRecord | None) -> TaskOut:
         status=latest.status.value if latest else task.status.value,
         source=source_label(task.parameters),
         destination=destination_label(task.parameters),
-        # The reference's Engine Type column; every task here runs the same engine.
-        engine="Amazon ECR",
+        engine=engine_label(task.parameters),
         schedule=schedule_label(task),
         schedule_type=task.schedule_type.value,
         schedule_expression=task.schedule_expression,
         next_run_at=task.next_run_at,
+        running=latest is not None and latest.status in ACTIVE_RUN_STATUSES,
         images_done=latest.images_done if latest else 0,
         images_total=latest.images_total if latest else 0,
         created_at=task.created_at,

@@ -1,4 +1,4 @@
-"""Who is asking, and may they change things? (issue 4, item 7)
+"""Who is asking, and may they change things?
 
 Two ways in: a browser session cookie (see :mod:`imageferry.web.sessions`),
 or ``Authorization: Bearer <API token>`` for the CLI and automation. Every

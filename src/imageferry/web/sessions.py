@@ -1,4 +1,4 @@
-"""Signed session cookies and their CSRF tokens (issue 4, item 7).
+"""Signed session cookies and their CSRF tokens.
 
 The session is a cookie signed with itsdangerous: it carries the user name,
 a random CSRF token and the signing time, and nothing secret. It is HttpOnly

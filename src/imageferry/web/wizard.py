@@ -1,4 +1,4 @@
-"""The create-task wizard's steps, in the reference console's order (issue 4, item 3).
+"""The create-task wizard's steps, in the reference console's order.
 
 Engine → source → images → destination → schedule and alarm → review. Each
 step lists the parameters it asks for; the template renders every field,
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from imageferry.tasks.params import PARAMETER_TABLE
+from imageferry.web.fields import DEST_KIND, applicable, dest_kind
 
 __all__ = ["CREDENTIAL_FIELDS", "WIZARD_STEPS", "WizardStep", "form_parameters", "initial_values"]
 
@@ -43,7 +44,7 @@ _STEPS: tuple[WizardStep, ...] = (
         "Source",
         "Where the images come from. Credentials are chosen by name from the "
         "credentials page; their values never appear here.",
-        ("srcRegion", "srcAccountId", "srcCredential", "srcRegistry"),
+        ("srcRegistry", "srcRegion", "srcAccountId", "srcCredential"),
     ),
     WizardStep(
         "images",
@@ -57,13 +58,13 @@ _STEPS: tuple[WizardStep, ...] = (
         "Destination",
         "An ECR region and account, or any registry. The prefix is put before every "
         "source repository name. The ECR repository settings apply to the repositories "
-        "imageferry creates when they are missing (issue 3, item 3).",
+        "imageferry creates when they are missing.",
         (
+            "destRegistry",
             "destRegion",
             "destAccountId",
             "destCredential",
             "destPrefix",
-            "destRegistry",
             "destScanOnPush",
             "destTagMutability",
             "destEncryption",
@@ -109,19 +110,29 @@ WIZARD_STEPS: tuple[WizardStep, ...] = _with_every_parameter(_STEPS)
 
 
 def initial_values(parameters: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Every field's starting value: the table's defaults, or a cloned task's values."""
+    """Every field's starting value: the table's defaults, or a cloned task's values.
+
+    The destination kind (ECR or another registry) follows ``destRegistry``.
+    """
     values = {p.name: p.default for p in PARAMETER_TABLE}
     if parameters:
         values.update({k: v for k, v in parameters.items() if k in _KNOWN})
+    values[DEST_KIND] = dest_kind(values)
     return values
 
 
 def form_parameters(form: Mapping[str, str]) -> dict[str, str]:
     """The parameters in a submitted wizard form: known names only, blanks dropped.
 
-    Blank fields are left out so that the task service applies the table's
-    defaults, exactly as when the parameter is not passed to the CLI. Browsers
-    submit textarea line breaks as CRLF (HTML, "form submission"); they become
-    plain newlines, as typed.
+    Fields that do not apply to the choices made (hidden in the page, see
+    :mod:`imageferry.web.fields`) are dropped too, so a value typed before the
+    choice changed is neither stored nor validated. Blank fields are left out
+    so that the task service applies the table's defaults, exactly as when the
+    parameter is not passed to the CLI. Browsers submit textarea line breaks
+    as CRLF (HTML, "form submission"); they become plain newlines, as typed.
     """
-    return {k: v.replace("\r\n", "\n") for k, v in form.items() if k in _KNOWN and v.strip() != ""}
+    return {
+        k: v.replace("\r\n", "\n")
+        for k, v in applicable(form).items()
+        if k in _KNOWN and v.strip() != ""
+    }

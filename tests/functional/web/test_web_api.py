@@ -1,4 +1,4 @@
-"""The JSON API against the real app, SQLite store and local secret store (issue 4, item 1)."""
+"""The JSON API against the real app, SQLite store and local secret store."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_create_returns_the_task_and_get_shows_it(bearer: httpx.Client) -> None:
     assert task["status"] == "CREATED"
     assert task["source"] == "127.0.0.1:5000"
     assert task["destination"] == "127.0.0.1:5001/mirror"
-    assert task["engine"] == "Amazon ECR"
+    # No ECR at either end: the engine names the two registries.
+    assert task["engine"] == "127.0.0.1:5000 → 127.0.0.1:5001"
     assert task["parameters"]["srcImageList"] == "app:1.0, tools:latest"
     shown = bearer.get(f"/api/tasks/{task['id']}").json()
     assert shown["name"] == "mirror apps"

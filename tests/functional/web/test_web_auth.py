@@ -1,4 +1,4 @@
-"""Login, sessions, CSRF and API tokens against the real app and store (issue 4, item 7)."""
+"""Login, sessions, CSRF and API tokens against the real app and store."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The console's pages, rendered by the real app over the real store (issue 4, items 2-5)."""
+"""The console's pages, rendered by the real app over the real store."""
 
 from __future__ import annotations
 
@@ -58,9 +58,12 @@ def test_wizard_asks_ecr_repository_settings_on_the_destination_step(
     for name in ("destScanOnPush", "destTagMutability", "destEncryption", "destKmsKey"):
         assert f'data-field="{name}"' in visible, name
     assert '<option value="IMMUTABLE">IMMUTABLE</option>' in visible
+    ecr = {k: v for k, v in VALID.items() if k != "destRegistry"}
     form = {
         "csrf_token": csrf,
-        **VALID,
+        **ecr,
+        "destKind": "ecr",
+        "destRegion": "us-west-2",
         "destTagMutability": "IMMUTABLE",
         "destEncryption": "KMS",
         "destKmsKey": "alias/mirror",
@@ -176,7 +179,7 @@ def test_task_actions_from_the_page(admin: tuple[httpx.Client, str], store: Stor
     task = store.create_task(VALID)
     client.post(f"/tasks/{task.id}/start", data={"csrf_token": csrf})
     again = client.post(f"/tasks/{task.id}/start", data={"csrf_token": csrf})
-    assert "already+has+an+active+run" in again.headers["location"]
+    assert "run+%231+is+still+active" in again.headers["location"]
     client.post(f"/tasks/{task.id}/stop", data={"csrf_token": csrf})
     assert store.get_task(task.id).status.value == "STOPPING"
     active = store.active_run(task.id)

@@ -44,4 +44,5 @@ def test_form_keeps_known_non_blank_fields() -> None:
 
 
 def test_textarea_line_breaks_become_newlines() -> None:
-    assert form_parameters({"srcImageList": "a,\r\nb"}) == {"srcImageList": "a,\nb"}
+    form = {"srcList": "SELECTED", "srcImageList": "a,\r\nb"}
+    assert form_parameters(form) == {"srcList": "SELECTED", "srcImageList": "a,\nb"}
