@@ -49,6 +49,7 @@ def test_wizard_validates_inline_and_creates_the_task(console_page: Page, store:
     expect(page.locator("#wizard-steps li.current")).to_have_text("4. Destination")
     screenshot(page, "wizard-inline-problem")
     page.fill("#f-destRegion", "")
+    page.check('input[name="destKind"][value="registry"]')
     page.fill("#f-destRegistry", "127.0.0.1:5001")
     page.fill("#f-destPrefix", "mirror")
     _next(page)
