@@ -29,3 +29,10 @@ def test_status_comes_from_the_latest_run_read_with_it():
 
 def test_a_task_without_runs_keeps_its_own_status():
     assert task_out(replace(TASK, status=TaskStatus.CREATED), None).status == "CREATED"
+
+
+def test_running_is_true_only_while_the_latest_run_is_active():
+    assert task_out(TASK, replace(RUN, status=RunStatus.IN_PROGRESS)).running
+    assert task_out(TASK, replace(RUN, status=RunStatus.STOPPING)).running
+    assert not task_out(TASK, RUN).running
+    assert not task_out(TASK, None).running
