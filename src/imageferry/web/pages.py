@@ -18,14 +18,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from imageferry.errors import FerryError
 from imageferry.secrets.base import validate_secret_name, validate_secret_value
 from imageferry.store.base import MAX_PAGE
-from imageferry.store.errors import RunAlreadyActive, RunNotFound, TaskBusy
-from imageferry.store.records import ImageResultRecord, RunRecord
-from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus, RunStatus, TaskStatus
+from imageferry.store.records import ImageResultRecord
+from imageferry.store.status import ImageStatus, TaskStatus
 from imageferry.tasks.params import PARAMETER_TABLE, TaskSpecError
-from imageferry.tasks.service import NoActiveRun
 from imageferry.web import fields
 from imageferry.web.charts import Finished, bar_chart, human_bytes, line_chart, run_series
 from imageferry.web.console import Console, console_of
+from imageferry.web.messages import refusal, run_message
 from imageferry.web.schemas import TaskOut, task_out
 from imageferry.web.security import Principal, page_user
 from imageferry.web.wizard import WIZARD_STEPS, form_parameters, initial_values
@@ -122,7 +121,6 @@ def _wizard_page(
         option_rules=fields.OPTION_RULES,
         rule_json=fields.rule_json,
         applies=fields.applies,
-        option_applies=fields.option_applies,
     )
     if problems:
         response.status_code = 422
@@ -204,33 +202,9 @@ def task_detail(
         task=task,
         table={p.name: p for p in PARAMETER_TABLE},
         shown=fields.shown_parameters(task.parameters),
-        **_run_flash(request, console, task_id),
+        **run_message(console, task_id, request.query_params.get("about", "")),
         **context,
     )
-
-
-def _run_flash(request: Request, console: Console, task_id: str) -> dict[str, str]:
-    """The page's message, brought up to date when it is about a run.
-
-    "Run #2 started" holds while run #2 is active; once it has ended the page
-    says how it ended instead, so a message never outlives what it announced.
-    """
-    about = request.query_params.get("about", "")
-    if not about:
-        return {}
-    try:
-        run = console.service.get_run(about)
-    except RunNotFound:
-        return {"msg": ""}
-    if run.task_id != task_id or run.status not in FINISHED_RUN_STATUSES:
-        return {}
-    ended = (
-        f"Run #{run.number} ended {run.status.value}: {run.images_copied} copied, "
-        f"{run.images_skipped} skipped, {run.images_failed} failed"
-    )
-    if run.status is RunStatus.ERROR:
-        return {"msg": "", "error": ended}
-    return {"msg": ended}
 
 
 @router.get("/tasks/{task_id}/live", response_class=HTMLResponse)
@@ -268,9 +242,8 @@ def task_action(task_id: str, action: str, console: ConsoleDep, user: UserDep) -
             run = console.service.start(task_id)
             return _back(path, msg=f"Run #{run.number} started", about=run.id)
         if action == "stop":
+            # A run that was not executing ends at once; the page then says so.
             run = console.service.stop(task_id)
-            if run.status in FINISHED_RUN_STATUSES:
-                return _back(path, msg=f"Run #{run.number} stopped", about=run.id)
             return _back(path, msg=f"Stopping run #{run.number}", about=run.id)
         if action == "delete":
             console.service.delete(task_id)
@@ -278,33 +251,8 @@ def task_action(task_id: str, action: str, console: ConsoleDep, user: UserDep) -
         if action == "clone":
             return RedirectResponse(f"/tasks/new?clone={quote(task_id)}", status_code=303)
     except FerryError as e:
-        return _back(path, error=_refusal(console, e))
+        return _back(path, error=refusal(console, e))
     return _back(path, error=f"unknown action {action!r}")
-
-
-def _active_number(console: Console, run_id: str) -> str:
-    try:
-        run: RunRecord = console.service.get_run(run_id)
-    except RunNotFound:
-        return "a run"
-    return f"run #{run.number}"
-
-
-def _refusal(console: Console, error: FerryError) -> str:
-    """Why a button did nothing, in the page's words.
-
-    The service's messages for these refusals tell a terminal user which
-    ``ferry`` command to type; a console user has the page's buttons instead.
-    """
-    if isinstance(error, NoActiveRun):
-        return "Nothing to stop: the task has no active run (its last run has ended)."
-    if isinstance(error, RunAlreadyActive):
-        active = _active_number(console, error.active_run_id)
-        return f"Not started: {active} is still active; wait for it to end, or stop it."
-    if isinstance(error, TaskBusy):
-        active = _active_number(console, error.active_run_id)
-        return f"Not deleted: {active} is still active; stop it first."
-    return str(error)
 
 
 @router.get("/credentials", response_class=HTMLResponse)
