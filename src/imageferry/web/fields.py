@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from imageferry.tasks.params import PARAMETER_TABLE
 
@@ -173,16 +173,19 @@ def rule_json(conditions: tuple[Condition, ...] | None) -> str:
     return json.dumps([{k: list(v) for k, v in c.items()} for c in conditions])
 
 
-def shown_parameters(parameters: Mapping[str, str]) -> list[str]:
-    """The names a task's page lists: non-blank, in table order, that apply.
+def shown_parameters(
+    parameters: Mapping[str, str], order: Sequence[str] | None = None
+) -> list[str]:
+    """The names a task's page lists: non-blank, that apply, in ``order``
+    (the parameter table's by default).
 
     A parameter that does not apply is still listed when it differs from
     its default, so the page never hides a value the task holds.
     """
     kept = applicable(parameters)
     return [
-        p.name
-        for p in PARAMETER_TABLE
-        if parameters.get(p.name, "") != ""
-        and (p.name in kept or parameters[p.name] != _DEFAULTS[p.name])
+        name
+        for name in order or [p.name for p in PARAMETER_TABLE]
+        if parameters.get(name, "") != ""
+        and (name in kept or parameters[name] != _DEFAULTS.get(name, ""))
     ]

@@ -27,7 +27,7 @@ from imageferry.web.console import Console, console_of
 from imageferry.web.messages import refusal, run_message
 from imageferry.web.schemas import TaskOut, task_out
 from imageferry.web.security import Principal, page_user
-from imageferry.web.wizard import WIZARD_STEPS, form_parameters, initial_values
+from imageferry.web.wizard import FIELD_ORDER, WIZARD_STEPS, form_parameters, initial_values
 
 __all__ = ["router"]
 
@@ -201,7 +201,7 @@ def task_detail(
         "task.html",
         task=task,
         table={p.name: p for p in PARAMETER_TABLE},
-        shown=fields.shown_parameters(task.parameters),
+        shown=fields.shown_parameters(task.parameters, FIELD_ORDER),
         **run_message(console, task_id, request.query_params.get("about", "")),
         **context,
     )

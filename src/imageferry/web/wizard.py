@@ -15,7 +15,14 @@ from dataclasses import dataclass, replace
 from imageferry.tasks.params import PARAMETER_TABLE
 from imageferry.web.fields import DEST_KIND, applicable, dest_kind
 
-__all__ = ["CREDENTIAL_FIELDS", "WIZARD_STEPS", "WizardStep", "form_parameters", "initial_values"]
+__all__ = [
+    "CREDENTIAL_FIELDS",
+    "FIELD_ORDER",
+    "WIZARD_STEPS",
+    "WizardStep",
+    "form_parameters",
+    "initial_values",
+]
 
 #: Fields whose value is a secret *name*, chosen from the credentials list.
 CREDENTIAL_FIELDS = frozenset({"srcCredential", "destCredential"})
@@ -107,6 +114,12 @@ def _with_every_parameter(steps: tuple[WizardStep, ...]) -> tuple[WizardStep, ..
 
 
 WIZARD_STEPS: tuple[WizardStep, ...] = _with_every_parameter(_STEPS)
+
+#: Every parameter in the order the wizard asks for it (the review and the
+#: task page list them in this order too).
+FIELD_ORDER: tuple[str, ...] = tuple(
+    name for step in WIZARD_STEPS for name in step.fields + step.advanced
+)
 
 
 def initial_values(parameters: Mapping[str, str] | None = None) -> dict[str, str]:

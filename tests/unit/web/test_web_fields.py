@@ -110,3 +110,12 @@ def test_rules_reach_the_page_as_json() -> None:
         {"sourceType": ["Amazon_ECR"]},
         {"srcRegistry": ["*"]},
     ]
+
+
+def test_the_task_page_lists_in_the_order_given() -> None:
+    task = {"sourceType": "Public", "srcRegistry": "r:5000", "destRegistry": "r:5001"}
+    assert shown_parameters(task, ["destRegistry", "srcRegistry", "sourceType"]) == [
+        "destRegistry",
+        "srcRegistry",
+        "sourceType",
+    ]

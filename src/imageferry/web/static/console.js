@@ -214,8 +214,12 @@
       const result = await validate();
       const unplaced = paint(result.problems);
       const shown = result.valid ? result.parameters : values();
-      // Only what applies: a hidden field's stored default would only confuse.
-      const rows = Object.entries(shown).filter(([k, v]) => v !== "" && !(fieldOf(k) && fieldOf(k).classList.contains("off")));
+      // Only what applies, in the order the wizard asked: a hidden field's default would only confuse.
+      const order = Array.from(form.querySelectorAll(".field[data-field]")).map((f) => f.dataset.field);
+      const place = (k) => (order.includes(k) ? order.indexOf(k) : order.length);
+      const rows = Object.entries(shown)
+        .filter(([k, v]) => v !== "" && !(fieldOf(k) && fieldOf(k).classList.contains("off")))
+        .sort(([a], [b]) => place(a) - place(b));
       body.innerHTML = rows.map(([k, v]) => `<tr data-param="${esc(k)}"><th>${labelOf(k)}</th><td>${esc(v)}</td></tr>`).join("");
       const box = document.getElementById("review-problems");
       box.textContent = result.problems.length ? `${result.problems.length} problem(s): ` + result.problems.map((p) => `${p.parameter}: ${p.message}`).join("; ") : "";
