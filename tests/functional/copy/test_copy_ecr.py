@@ -26,10 +26,10 @@ from imageferry.ecr.repositories import ensure_repository
 from imageferry.ecr.repository import ecr_repository_factory
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryConfig, RegistryStats
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import make_layer, push_image
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import make_layer, push_image
+from stand_ins.registry import LocalRegistry
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 BATCH = "BatchCheckLayerAvailability"
