@@ -21,8 +21,7 @@ SKIPPED_DIRS = {"__pycache__", "node_modules", "results"}
 # (``foo/home/x``, ``~/work``, ``$HOME/x`` and URL paths are something else).
 _START = r"(?<![\w.~$}/:-])"
 MACHINE_PATH = re.compile(
-    _START
-    + r"(?:"
+    _START + r"(?:"
     r"/(?:work|root)(?=[/\"'`\s)]|$)"  # a build machine's checkout or root's home
     r"|/(?:home|Users)/[\w.-]+"  # someone's home directory
     r"|/(?:[\w.-]+/)*\.?v(?:irtual)?envs?/bin"  # a virtualenv at a fixed place
