@@ -22,9 +22,7 @@ from imageferry.sandbox.content import (
     random_chunks,
 )
 from imageferry.sandbox.images import (
-    DOCKER_CONFIG,
     DOCKER_LAYER,
-    OCI_CONFIG,
     OCI_LAYER,
     Format,
     PushedManifest,
@@ -33,8 +31,8 @@ from imageferry.sandbox.images import (
     Target,
     build_fleet,
     compact_json,
-    image_config,
     image_manifest,
+    push_config_and_manifest,
     push_image,
     push_index_of,
     push_manifest_bytes,
@@ -160,11 +158,10 @@ def push_foreign_layer_image(
             pusher.push_blob(repo, foreign.blob, DOCKER_FOREIGN_LAYER)
         layers = [foreign_desc, pusher.push_blob(repo, own.blob, DOCKER_LAYER)]
         platform = Platform("windows", "amd64")
-        config = image_config(platform, [foreign.diff_id, own.diff_id], seed, "docker")
-        config_desc = pusher.push_blob(repo, config, DOCKER_CONFIG)
-        body, media_type = image_manifest("docker", config_desc, layers)
-        digest = push_manifest_bytes(pusher, repo, tag, body, media_type)
-    return PushedManifest(repo, tag, digest, body, media_type)
+        diff_ids = [foreign.diff_id, own.diff_id]
+        return push_config_and_manifest(
+            pusher, repo, tag, "docker", platform, layers, diff_ids, seed=seed
+        )
 
 
 def push_large_image(
@@ -191,13 +188,10 @@ def push_large_image(
         pusher.has_blob(repo, digest)
         chunks = layer_chunks(seed_key, layer_size, chunk_size)
         layer = pusher.push_blob_stream(repo, chunks, blob_size, digest, layer_type)
-        config = image_config(Platform("linux", "amd64"), [diff_id], seed, fmt)
-        config_desc = pusher.push_blob(
-            repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG
+        platform = Platform("linux", "amd64")
+        return push_config_and_manifest(
+            pusher, repo, tag, fmt, platform, [layer], [diff_id], seed=seed
         )
-        body, media_type = image_manifest(fmt, config_desc, [layer])
-        manifest_digest = push_manifest_bytes(pusher, repo, tag, body, media_type)
-    return PushedManifest(repo, tag, manifest_digest, body, media_type)
 
 
 def delete_manifest(

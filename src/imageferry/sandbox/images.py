@@ -46,6 +46,7 @@ __all__ = [
     "compact_json",
     "image_config",
     "image_manifest",
+    "push_config_and_manifest",
     "push_image",
     "push_index_of",
     "push_manifest_bytes",
@@ -195,12 +196,28 @@ def push_image(
     layer_type = DOCKER_LAYER if fmt == "docker" else OCI_LAYER
     with PusherSession(target, auth) as pusher:
         descriptors = [pusher.push_blob(repo, data, layer_type) for data in blobs]
-        config = image_config(platform, [diff_id_of(data) for data in blobs], seed, fmt)
-        config_desc = pusher.push_blob(
-            repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG
+        diff_ids = [diff_id_of(data) for data in blobs]
+        return push_config_and_manifest(
+            pusher, repo, tag, fmt, platform, descriptors, diff_ids, seed=seed
         )
-        body, media_type = image_manifest(fmt, config_desc, descriptors)
-        digest = push_manifest_bytes(pusher, repo, tag, body, media_type)
+
+
+def push_config_and_manifest(
+    pusher: Pusher,
+    repo: str,
+    tag: str | None,
+    fmt: Format,
+    platform: Platform,
+    layers: Sequence[Descriptor],
+    diff_ids: Sequence[str],
+    *,
+    seed: int | str,
+) -> PushedManifest:
+    """Push the config, then the image manifest of already-pushed ``layers``."""
+    config = image_config(platform, diff_ids, seed, fmt)
+    config_desc = pusher.push_blob(repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG)
+    body, media_type = image_manifest(fmt, config_desc, layers)
+    digest = push_manifest_bytes(pusher, repo, tag, body, media_type)
     return PushedManifest(repo, tag, digest, body, media_type)
 
 
