@@ -20,14 +20,16 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from stand_ins.images import push_image
-from stand_ins.registry import LocalRegistry
+from stand_ins.registry import LocalRegistry, free_port
 from stand_ins.skopeo import inspect_digest
 
 pytestmark = pytest.mark.packaging
@@ -232,6 +234,39 @@ def test_task_create_and_run_between_loopback_registries(
     assert inspect_digest(f"{dst_registry.host}/mirror/team/api:2.0") == pushed.digest
     shown = json.loads(installed.ferry("task", "show", task_id, "-o", "json").stdout)
     assert [r["status"] for r in shown["runs"]] == ["DONE"]
+
+
+def test_serve_answers_with_the_console_and_stops_cleanly(installed: Installed) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(installed.venv / "bin" / "ferry"), "serve", "--port", str(port)],
+        env=installed.env(FERRY_ADMIN_PASSWORD="wheel-test-admin"),
+        cwd=installed.workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        status = 0
+        while status != 200 and process.poll() is None and time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code
+            except httpx.TransportError:
+                time.sleep(0.2)
+        # The login form posts fields, which FastAPI parses with python-multipart.
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/login",
+            data={"username": "admin", "password": "wrong"},
+            timeout=10,
+        )
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=60)
+    assert status == 200, stderr
+    assert login.status_code < 500, login.text
+    assert "Traceback" not in stdout + stderr, stderr
 
 
 def test_demo(installed: Installed) -> None:
