@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from imageferry.cmdserver import client, paths
-from imageferry.sandbox import LocalRegistry
-from imageferry.sandbox.images import build_fleet, push_large_image
+from imageferry.sandbox import LocalRegistry, build_fleet
 
 BIN = Path(sys.executable).parent
 FERRY = str(BIN / "ferry")
@@ -58,6 +57,16 @@ _LAUNCHER = (
 
 #: ferry's environment: a private runtime directory for its command server.
 FERRY_ENV: dict[str, str] = dict(os.environ)
+
+
+def _test_builders() -> Any:
+    """The test suite's image builders (tests/stand_ins/images.py): one makes the large layer."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import stand_ins.images
+
+    return stand_ins.images
 
 
 def run_measured(
@@ -316,6 +325,7 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
                 sweep[str(c)] = round(ferry_copy(f, c, server=False)[0], 3)
         report["concurrency_sweep"] = sweep
 
+        push_large_image = _test_builders().push_large_image
         large = push_large_image(source.url, "big/layer", "v1", layer_size=args.large_mb << 20)
         with LocalRegistry() as d1, LocalRegistry() as d2:
             one = work / "large.txt"

@@ -7,13 +7,13 @@ second on tmpfs, and a fresh one per test keeps tests independent.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from imageferry.sandbox.registry import REGISTRY_BINARY, LocalRegistry
+from imageferry.sandbox import INSTALL_HINT, missing_tools
+from stand_ins.registry import LocalRegistry
 from stand_ins.token_server import TokenServer
 
 # Each test's `ferry` subprocesses run in-process: a command server started by one
@@ -28,18 +28,11 @@ TOKEN_USERS = {"bob": "t0ken-pass"}
 @pytest.fixture(scope="session", autouse=True)
 def _sandbox_tools() -> None:
     """Fail (never skip) when the server binaries the suite needs are missing."""
-    missing = [
-        name
-        for name, found in (
-            (REGISTRY_BINARY, Path(REGISTRY_BINARY).exists()),
-            ("skopeo", shutil.which("skopeo") is not None),
-        )
-        if not found
-    ]
+    missing = missing_tools()
     if missing:
         pytest.fail(
-            f"missing test tools: {', '.join(missing)}. Run the README's test set-up "
-            "(apt-get install docker-registry skopeo) before running the tests.",
+            f"missing test tools: {', '.join(missing)}. Run scripts/bootstrap, or "
+            f"{INSTALL_HINT}, before running the tests.",
             pytrace=False,
         )
 

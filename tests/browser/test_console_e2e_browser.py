@@ -22,11 +22,11 @@ from playwright.sync_api import Page, expect
 
 from fixtures.browser import screenshot
 from imageferry.runtime import Runtime
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry, free_port
 from imageferry.settings import Settings
 from imageferry.store import Store
 from imageferry.web import create_app
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry, free_port
 
 pytestmark = pytest.mark.browser
 

@@ -55,7 +55,7 @@ from multidict import CIMultiDict
 
 from imageferry.ecr.hosts import registry_host
 from imageferry.sandbox.lifecycle import Service
-from imageferry.sandbox.registry import LocalRegistry, SandboxError
+from stand_ins.registry import LocalRegistry, SandboxError
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "Call", "EcrStandIn"]
 

@@ -1,9 +1,10 @@
 """Build images in code and push them with the sandbox's own httpx client.
 
-Docker cannot run here, so tests, ``ferry demo`` and ``bench/`` make their
-images with these builders. They push through :class:`Pusher`, which shares
-no code with ``imageferry.registry``. Content is deterministic per ``seed``
-(see :mod:`imageferry.sandbox.content`).
+``ferry demo`` fills its source registry with :func:`build_fleet`; tests and
+``bench/`` build more kinds (artifacts, foreign layers, huge layers) in
+``tests/stand_ins/images.py`` from the pieces here. They push through
+:class:`Pusher`, which shares no code with ``imageferry.registry``. Content is
+deterministic per ``seed`` (see :mod:`imageferry.sandbox.content`).
 
 Every builder returns a :class:`PushedManifest` whose ``digest`` is a ``str``
 (``sha256:...``): the digest of its exact ``body`` bytes as pushed.
@@ -18,7 +19,6 @@ from typing import Any, Literal
 
 from imageferry.digest import Digest
 from imageferry.manifest import (
-    DOCKER_FOREIGN_LAYER,
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
@@ -27,13 +27,8 @@ from imageferry.manifest import (
     Platform,
 )
 from imageferry.sandbox.content import (
-    CHUNK_SIZE,
     diff_id_of,
-    layer_chunks,
     make_layer,
-    measure_layer,
-    random_bytes,
-    random_chunks,
 )
 from imageferry.sandbox.pusher import OCI_LAYER, Credentials, Pusher
 
@@ -45,16 +40,16 @@ __all__ = [
     "Format",
     "PushedManifest",
     "Pusher",
+    "PusherSession",
     "Target",
     "build_fleet",
-    "delete_manifest",
-    "push_artifact",
-    "push_foreign_layer_image",
+    "compact_json",
+    "image_config",
+    "image_manifest",
+    "push_config_and_manifest",
     "push_image",
-    "push_index",
-    "push_large_image",
-    "random_bytes",
-    "random_chunks",
+    "push_index_of",
+    "push_manifest_bytes",
 ]
 
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -64,7 +59,7 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 Format = Literal["docker", "oci"]
 
 
-def _json(obj: Any) -> bytes:
+def compact_json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
@@ -114,7 +109,7 @@ class PushedManifest:
 Target = str | Pusher
 
 
-class _Session:
+class PusherSession:
     """Use the caller's Pusher, or make (and close) one for a URL."""
 
     def __init__(self, target: Target, auth: Credentials | None) -> None:
@@ -129,7 +124,7 @@ class _Session:
             self.pusher.close()
 
 
-def _image_config(
+def image_config(
     platform: Platform, diff_ids: Sequence[str], seed: int | str, fmt: Format
 ) -> bytes:
     """A minimal but valid image config (image-spec config.md)."""
@@ -142,10 +137,10 @@ def _image_config(
     }
     if platform.variant:
         config["variant"] = platform.variant
-    return _json(config)
+    return compact_json(config)
 
 
-def _image_manifest(
+def image_manifest(
     fmt: Format,
     config: Descriptor,
     layers: Sequence[Descriptor],
@@ -164,10 +159,12 @@ def _image_manifest(
         manifest["subject"] = _descriptor_json(subject)
     if annotations:
         manifest["annotations"] = dict(annotations)
-    return _json(manifest), media_type
+    return compact_json(manifest), media_type
 
 
-def _push(pusher: Pusher, repo: str, tag: str | None, body: bytes, media_type: str) -> str:
+def push_manifest_bytes(
+    pusher: Pusher, repo: str, tag: str | None, body: bytes, media_type: str
+) -> str:
     """Push by tag, or by digest when untagged."""
     ref = tag if tag is not None else str(Digest.of(body))
     return pusher.push_manifest(repo, ref, body, media_type)
@@ -197,58 +194,34 @@ def push_image(
         layers = [make_layer(f"{seed}/layer/{i}", layer_size).blob for i in range(layers)]
     blobs = (*base_layers, *layers)
     layer_type = DOCKER_LAYER if fmt == "docker" else OCI_LAYER
-    with _Session(target, auth) as pusher:
+    with PusherSession(target, auth) as pusher:
         descriptors = [pusher.push_blob(repo, data, layer_type) for data in blobs]
-        config = _image_config(platform, [diff_id_of(data) for data in blobs], seed, fmt)
-        config_desc = pusher.push_blob(
-            repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG
+        diff_ids = [diff_id_of(data) for data in blobs]
+        return push_config_and_manifest(
+            pusher, repo, tag, fmt, platform, descriptors, diff_ids, seed=seed
         )
-        body, media_type = _image_manifest(fmt, config_desc, descriptors)
-        digest = _push(pusher, repo, tag, body, media_type)
+
+
+def push_config_and_manifest(
+    pusher: Pusher,
+    repo: str,
+    tag: str | None,
+    fmt: Format,
+    platform: Platform,
+    layers: Sequence[Descriptor],
+    diff_ids: Sequence[str],
+    *,
+    seed: int | str,
+) -> PushedManifest:
+    """Push the config, then the image manifest of already-pushed ``layers``."""
+    config = image_config(platform, diff_ids, seed, fmt)
+    config_desc = pusher.push_blob(repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG)
+    body, media_type = image_manifest(fmt, config_desc, layers)
+    digest = push_manifest_bytes(pusher, repo, tag, body, media_type)
     return PushedManifest(repo, tag, digest, body, media_type)
 
 
-def push_index(
-    target: Target,
-    repo: str,
-    tag: str | None,
-    platforms: Sequence[str] = ("linux/amd64", "linux/arm64"),
-    *,
-    fmt: Format = "docker",
-    layers: int = 2,
-    layer_size: int = 1024,
-    seed: int | str = 0,
-    auth: Credentials | None = None,
-    base_layers: Mapping[str, Sequence[bytes]] | None = None,
-) -> PushedManifest:
-    """Push one image per platform by digest, then the index that lists them.
-
-    ``fmt="docker"`` makes a Docker manifest list of Docker images,
-    ``fmt="oci"`` an OCI image index of OCI images (image-spec index.md).
-    ``base_layers`` maps a platform string to that platform's base layers.
-    """
-    with _Session(target, auth) as pusher:
-        children = [
-            (
-                Platform.parse(text),
-                push_image(
-                    pusher,
-                    repo,
-                    None,
-                    layers=layers,
-                    layer_size=layer_size,
-                    fmt=fmt,
-                    platform=Platform.parse(text),
-                    seed=f"{seed}/{text}",
-                    base_layers=(base_layers or {}).get(text, ()),
-                ),
-            )
-            for text in platforms
-        ]
-        return _push_index_of(pusher, repo, tag, fmt, children)
-
-
-def _push_index_of(
+def push_index_of(
     pusher: Pusher,
     repo: str,
     tag: str | None,
@@ -263,120 +236,9 @@ def _push_index_of(
         )
         for platform, c in children
     ]
-    body = _json({"schemaVersion": 2, "mediaType": media_type, "manifests": entries})
-    digest = _push(pusher, repo, tag, body, media_type)
+    body = compact_json({"schemaVersion": 2, "mediaType": media_type, "manifests": entries})
+    digest = push_manifest_bytes(pusher, repo, tag, body, media_type)
     return PushedManifest(repo, tag, digest, body, media_type, tuple(c for _, c in children))
-
-
-def push_artifact(
-    target: Target,
-    repo: str,
-    tag: str | None,
-    artifact_type: str = "application/vnd.example.sbom.v1",
-    config_media_type: str = "application/vnd.example.config.v1+json",
-    *,
-    subject: PushedManifest | Descriptor | None = None,
-    blobs: Sequence[bytes] | None = None,
-    blob_media_type: str = "application/json",
-    seed: int | str = 0,
-    auth: Credentials | None = None,
-) -> PushedManifest:
-    """Push an OCI artifact: an image manifest with ``artifactType`` and a
-    custom config media type (image-spec manifest.md, "Guidelines for Artifact
-    Usage"), optionally pointing at ``subject`` the way SBOMs and signatures
-    do. Pass ``tag=None`` to push it by digest only, as referrers usually are.
-    """
-    if blobs is None:
-        blobs = [_json({"sbom": f"sandbox artifact {seed}", "packages": []})]
-    if isinstance(subject, PushedManifest):
-        subject = subject.descriptor
-    with _Session(target, auth) as pusher:
-        config = pusher.push_blob(repo, _json({"seed": str(seed)}), config_media_type)
-        layers = [pusher.push_blob(repo, data, blob_media_type) for data in blobs]
-        body, media_type = _image_manifest(
-            "oci",
-            config,
-            layers,
-            artifact_type=artifact_type,
-            subject=subject,
-            annotations={"org.opencontainers.image.created": "2024-01-01T00:00:00Z"},
-        )
-        digest = _push(pusher, repo, tag, body, media_type)
-    return PushedManifest(repo, tag, digest, body, media_type)
-
-
-def push_foreign_layer_image(
-    target: Target,
-    repo: str,
-    tag: str | None,
-    *,
-    foreign_size: int = 4096,
-    foreign_url: str = "https://example.invalid/windows/base-layer.tar.gz",
-    seed: int | str = 0,
-    auth: Credentials | None = None,
-    store_foreign: bool = False,
-) -> PushedManifest:
-    """Push a Docker image whose base layer is *foreign* (like Windows base
-    layers): its descriptor carries ``urls`` and its blob is not uploaded,
-    so a copier must skip it rather than fail on "blob unknown".
-    ``store_foreign`` uploads it too, as a registry mirroring such layers holds it.
-    """
-    foreign = make_layer(f"{seed}/foreign", foreign_size)
-    foreign_desc = Descriptor(
-        DOCKER_FOREIGN_LAYER, Digest.parse(foreign.digest), len(foreign.blob), urls=(foreign_url,)
-    )
-    own = make_layer(f"{seed}/own", 1024)
-    with _Session(target, auth) as pusher:
-        if store_foreign:
-            pusher.push_blob(repo, foreign.blob, DOCKER_FOREIGN_LAYER)
-        layers = [foreign_desc, pusher.push_blob(repo, own.blob, DOCKER_LAYER)]
-        platform = Platform("windows", "amd64")
-        config = _image_config(platform, [foreign.diff_id, own.diff_id], seed, "docker")
-        config_desc = pusher.push_blob(repo, config, DOCKER_CONFIG)
-        body, media_type = _image_manifest("docker", config_desc, layers)
-        digest = _push(pusher, repo, tag, body, media_type)
-    return PushedManifest(repo, tag, digest, body, media_type)
-
-
-def push_large_image(
-    target: Target,
-    repo: str,
-    tag: str | None,
-    layer_size: int,
-    *,
-    fmt: Format = "docker",
-    seed: int | str = 0,
-    auth: Credentials | None = None,
-    chunk_size: int = CHUNK_SIZE,
-) -> PushedManifest:
-    """Push an image with one layer holding a ``layer_size``-byte file (e.g.
-    several GiB) without holding it in memory: one pass over the deterministic
-    generator computes digest, DiffID and size; a second pass streams the same
-    bytes to the registry.
-    """
-    seed_key = f"{seed}/large"
-    digest, diff_id, blob_size = measure_layer(seed_key, layer_size, chunk_size)
-    layer_type = DOCKER_LAYER if fmt == "docker" else OCI_LAYER
-    with _Session(target, auth) as pusher:
-        # A small request first, so that a 401 is answered before the stream starts.
-        pusher.has_blob(repo, digest)
-        chunks = layer_chunks(seed_key, layer_size, chunk_size)
-        layer = pusher.push_blob_stream(repo, chunks, blob_size, digest, layer_type)
-        config = _image_config(Platform("linux", "amd64"), [diff_id], seed, fmt)
-        config_desc = pusher.push_blob(
-            repo, config, DOCKER_CONFIG if fmt == "docker" else OCI_CONFIG
-        )
-        body, media_type = _image_manifest(fmt, config_desc, [layer])
-        manifest_digest = _push(pusher, repo, tag, body, media_type)
-    return PushedManifest(repo, tag, manifest_digest, body, media_type)
-
-
-def delete_manifest(
-    target: Target, repo: str, digest: str, *, auth: Credentials | None = None
-) -> None:
-    """Delete a manifest by digest (the registry must allow deletes; ours do)."""
-    with _Session(target, auth) as pusher:
-        pusher.delete_manifest(repo, digest)
 
 
 # -- a fleet ---------------------------------------------------------------------
@@ -431,7 +293,7 @@ def build_fleet(
     base_blobs = {key: make_layer(f"{seed}/base/{key[0]}/{key[1]}", base_size) for key in bases}
 
     refs: list[str] = []
-    with _Session(target, auth) as pusher:
+    with PusherSession(target, auth) as pusher:
         for repo, kind, base in _FLEET:
             fmt: Format = "oci" if kind.startswith("oci") else "docker"
             pushed: PushedManifest | None = None
@@ -483,4 +345,4 @@ def _push_fleet_index(
         )
         for p, layers in layers_of.items()
     ]
-    return _push_index_of(pusher, repo, tag, fmt, children)
+    return push_index_of(pusher, repo, tag, fmt, children)

@@ -1,13 +1,14 @@
 """A throw-away local registry: Debian's ``docker-registry`` (CNCF distribution v2).
 
-Used by the test suite, ``ferry demo`` and ``bench/``. Each :class:`LocalRegistry`
-runs its own process on a free loopback port with its storage on tmpfs, so a
-test gets a clean registry in a few tens of milliseconds and leaves nothing
+``ferry demo`` runs two; the test suite and ``bench/`` run many. Each
+:class:`LocalRegistry` runs its own process on a free loopback port with its
+storage on tmpfs, so it starts in a few tens of milliseconds and leaves nothing
 behind.
 
 The configuration follows distribution's ``version: 0.1`` format
-(docs/configuration.md): ``storage.filesystem``, ``storage.delete``,
-``http.addr`` and one of ``auth.htpasswd`` / ``auth.token``.
+(docs/configuration.md): ``storage.filesystem``, ``storage.delete`` and
+``http.addr``. This one is anonymous; the tests add ``auth`` sections in a
+subclass (:meth:`LocalRegistry._auth_config`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import httpx
 import yaml
@@ -29,18 +30,18 @@ from imageferry.errors import FerryError
 from imageferry.sandbox.lifecycle import Service
 
 __all__ = [
-    "REGISTRY_BINARY",
-    "AuthMode",
+    "INSTALL_HINT",
     "LocalRegistry",
     "SandboxError",
-    "TokenIssuer",
     "free_port",
+    "missing_tools",
 ]
 
-#: Where Debian's ``docker-registry`` package installs the distribution binary.
-REGISTRY_BINARY = "/usr/bin/docker-registry"
+#: The distribution binary, as Debian's ``docker-registry`` package names it.
+REGISTRY_COMMAND = "docker-registry"
 
-AuthMode = Literal["none", "htpasswd", "token"]
+#: How to get both tools the sandbox runs, on Debian and Ubuntu.
+INSTALL_HINT = "sudo apt-get install docker-registry skopeo"
 
 _START_TIMEOUT = 15.0
 _STDERR_TAIL = 2000
@@ -77,43 +78,14 @@ def _netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class TokenIssuer(Protocol):
-    """A Docker token-auth server a registry can trust (tests' ``TokenServer``)."""
-
-    @property
-    def realm(self) -> str: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def issuer(self) -> str: ...
-    @property
-    def cert_path(self) -> Path: ...
-    @property
-    def users(self) -> dict[str, str]: ...
-    def start(self) -> Any: ...
-
-
-def _htpasswd_line(name: str, password: str) -> str:
-    # bcrypt comes with the test extra: only tests start registries with Basic auth.
-    try:
-        import bcrypt
-    except ImportError:
-        raise SandboxError(
-            "a registry with htpasswd auth needs bcrypt: pip install 'imageferry[test]'"
-        ) from None
-    return f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+def missing_tools() -> list[str]:
+    """The Debian packages the sandbox needs that are not on ``PATH``."""
+    wanted = {"docker-registry": REGISTRY_COMMAND, "skopeo": "skopeo"}
+    return [package for package, command in wanted.items() if shutil.which(command) is None]
 
 
 class LocalRegistry(Service):
-    """A running ``docker-registry`` on loopback. Use as a context manager.
-
-    ``auth`` selects how clients authenticate:
-
-    * ``"none"``: anonymous pull and push;
-    * ``"htpasswd"``: HTTP Basic against ``users`` (name → password), stored as
-      bcrypt hashes, the only scheme distribution's htpasswd backend accepts;
-    * ``"token"``: Docker token auth against ``token_server``
-      (distribution docs, "Token Authentication Specification").
+    """A running anonymous ``docker-registry`` on loopback. Use as a context manager.
 
     ``config_overrides`` is merged into the generated configuration, e.g.
     ``{"storage": {"maintenance": {"readonly": {"enabled": True}}}}`` for a
@@ -123,20 +95,10 @@ class LocalRegistry(Service):
     def __init__(
         self,
         *,
-        auth: AuthMode = "none",
-        users: Mapping[str, str] | None = None,
-        token_server: TokenIssuer | None = None,
         data_dir: Path | None = None,
         host: str = "127.0.0.1",
         config_overrides: Mapping[str, Any] | None = None,
     ) -> None:
-        if auth == "htpasswd" and not users:
-            raise ValueError("auth='htpasswd' needs users={name: password}")
-        if auth == "token" and token_server is None:
-            raise ValueError("auth='token' needs token_server=TokenServer(...)")
-        self._auth: AuthMode = auth
-        self._users = dict(users or (token_server.users if token_server else {}))
-        self._token_server = token_server
         self._keep_data = data_dir is not None
         self._data_dir = data_dir
         self._bind_host = host
@@ -147,7 +109,7 @@ class LocalRegistry(Service):
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"LocalRegistry(url={self.url!r}, auth={self._auth!r}, {state})"
+        return f"{type(self).__name__}(url={self.url!r}, {state})"
 
     # -- public properties ---------------------------------------------------
 
@@ -172,15 +134,6 @@ class LocalRegistry(Service):
         return self._port
 
     @property
-    def auth(self) -> AuthMode:
-        return self._auth
-
-    @property
-    def users(self) -> dict[str, str]:
-        """The test users (name → password) this registry accepts."""
-        return dict(self._users)
-
-    @property
     def data_dir(self) -> Path:
         if self._data_dir is None:
             raise SandboxError("the registry has not been started")
@@ -196,12 +149,20 @@ class LocalRegistry(Service):
         """Start the process and wait until ``GET /v2/`` answers."""
         if self.running:
             return self
-        if not os.access(REGISTRY_BINARY, os.X_OK):
-            raise SandboxError(
-                f"{REGISTRY_BINARY} not found: install Debian's docker-registry package "
-                "(see the README's test set-up)"
-            )
+        binary = shutil.which(REGISTRY_COMMAND)
+        if binary is None:
+            raise SandboxError(f"{REGISTRY_COMMAND} is not installed: {INSTALL_HINT}")
         self._workdir = Path(tempfile.mkdtemp(prefix="ferry-registry-", dir=_tmpfs_root()))
+        try:
+            return self._start_in_workdir(binary)
+        except BaseException:
+            # Also on KeyboardInterrupt (or SIGTERM turned into one) during start-up:
+            # nothing is running or left on disk once start() has not returned.
+            self.stop()
+            raise
+
+    def _start_in_workdir(self, binary: str) -> LocalRegistry:
+        assert self._workdir is not None
         if self._data_dir is None:
             self._data_dir = self._workdir / "data"
         self._data_dir.mkdir(parents=True, exist_ok=True)
@@ -210,14 +171,13 @@ class LocalRegistry(Service):
         for _attempt in range(3):
             self._port = free_port(self._bind_host)
             try:
-                self._launch()
+                self._launch(binary)
                 return self
             except SandboxError as e:
                 last_error = e
                 self._kill()
                 if "address already in use" not in str(e):
                     break
-        self._cleanup()
         assert last_error is not None
         raise last_error
 
@@ -227,6 +187,10 @@ class LocalRegistry(Service):
         self._cleanup()
 
     # -- internals -----------------------------------------------------------
+
+    def _auth_config(self, workdir: Path) -> dict[str, Any] | None:
+        """The configuration's ``auth`` section; None for an anonymous registry."""
+        return None
 
     def _config(self) -> dict[str, Any]:
         assert self._workdir is not None and self._data_dir is not None
@@ -247,34 +211,19 @@ class LocalRegistry(Service):
             # layer URL unless an allow list admits it; tests need foreign layers.
             "validation": {"manifests": {"urls": {"allow": ["^https?://"]}}},
         }
-        if self._auth == "htpasswd":
-            htpasswd = self._workdir / "htpasswd"
-            htpasswd.write_text(
-                "".join(_htpasswd_line(name, pw) for name, pw in self._users.items())
-            )
-            config["auth"] = {"htpasswd": {"realm": "ferry-sandbox", "path": str(htpasswd)}}
-        elif self._auth == "token":
-            ts = self._token_server
-            assert ts is not None
-            ts.start()
-            config["auth"] = {
-                "token": {
-                    "realm": ts.realm,
-                    "service": ts.service,
-                    "issuer": ts.issuer,
-                    "rootcertbundle": str(ts.cert_path),
-                }
-            }
+        auth = self._auth_config(self._workdir)
+        if auth is not None:
+            config["auth"] = auth
         return _merged(config, self._overrides)
 
-    def _launch(self) -> None:
+    def _launch(self, binary: str) -> None:
         assert self._workdir is not None
         config_path = self._workdir / "config.yml"
         config_path.write_text(yaml.safe_dump(self._config(), sort_keys=False))
         stderr_path = self._workdir / "registry.log"
         with stderr_path.open("wb") as log:
             self._process = subprocess.Popen(
-                [REGISTRY_BINARY, "serve", str(config_path)],
+                [binary, "serve", str(config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

@@ -1,9 +1,9 @@
 """skopeo as the independent verifier of what ended up in a registry.
 
-Tests check imageferry's results with a tool that shares none of its code:
-``skopeo inspect --raw`` gives the manifest bytes exactly as the registry
-serves them (so their sha256 is the manifest digest), and ``skopeo copy``
-to an OCI layout proves an image is complete and pullable.
+``ferry demo`` and the tests check imageferry's results with a tool that
+shares none of its code: ``skopeo inspect --raw`` gives the manifest bytes
+exactly as the registry serves them, so their sha256 is the manifest digest.
+Tests use more of skopeo (``tests/stand_ins/skopeo.py``).
 
 All calls use ``--tls-verify=false`` because sandbox registries speak plain
 HTTP on loopback. Credentials are passed with ``--creds``; they are test
@@ -13,20 +13,19 @@ credentials, and they are never included in error messages.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
 
-from imageferry.sandbox.registry import SandboxError
+from imageferry.sandbox.registry import INSTALL_HINT, SandboxError
 
 __all__ = [
     "SKOPEO",
-    "copy_to_oci_layout",
+    "Credentials",
+    "creds_args",
+    "docker_ref",
     "inspect_digest",
     "inspect_raw",
-    "list_tags",
     "run_skopeo",
 ]
 
@@ -36,7 +35,7 @@ _TIMEOUT = 600.0
 Credentials = tuple[str, str]
 
 
-def _docker_ref(ref: str) -> str:
+def docker_ref(ref: str) -> str:
     return ref if ref.startswith("docker://") else f"docker://{ref}"
 
 
@@ -44,7 +43,7 @@ def run_skopeo(args: Sequence[str], *, timeout: float = _TIMEOUT) -> bytes:
     """Run ``skopeo ARGS``; return stdout or raise :class:`SandboxError` with stderr."""
     binary = shutil.which(SKOPEO)
     if binary is None:
-        raise SandboxError("skopeo not found: install it (see the README's test set-up)")
+        raise SandboxError(f"skopeo is not installed: {INSTALL_HINT}")
     try:
         result = subprocess.run(
             [binary, *args], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
@@ -69,41 +68,17 @@ def _shown(args: Sequence[str]) -> str:
     return " ".join(shown)
 
 
-def _creds(flag: str, creds: Credentials | None) -> list[str]:
+def creds_args(flag: str, creds: Credentials | None) -> list[str]:
     return [flag, f"{creds[0]}:{creds[1]}"] if creds else []
 
 
 def inspect_raw(ref: str, creds: Credentials | None = None) -> bytes:
     """The manifest bytes at ``host/repo:tag`` or ``host/repo@digest``."""
     return run_skopeo(
-        ["inspect", "--raw", "--tls-verify=false", *_creds("--creds", creds), _docker_ref(ref)]
+        ["inspect", "--raw", "--tls-verify=false", *creds_args("--creds", creds), docker_ref(ref)]
     )
 
 
 def inspect_digest(ref: str, *, creds: Credentials | None = None) -> str:
     """``sha256:<hex>`` of the manifest bytes the registry serves for ``ref``."""
     return "sha256:" + hashlib.sha256(inspect_raw(ref, creds)).hexdigest()
-
-
-def copy_to_oci_layout(
-    ref: str,
-    dest_dir: Path | str,
-    creds: Credentials | None = None,
-    all_platforms: bool = True,
-    *,
-    tag: str = "latest",
-) -> None:
-    """``skopeo copy [--all] docker://REF oci:DEST_DIR:TAG``: pull every blob and check it."""
-    args = ["copy", "--quiet", "--src-tls-verify=false", *_creds("--src-creds", creds)]
-    if all_platforms:
-        args.append("--all")
-    run_skopeo([*args, _docker_ref(ref), f"oci:{dest_dir}:{tag}"])
-
-
-def list_tags(ref: str, creds: Credentials | None = None) -> list[str]:
-    """Tags of the repository named by ``ref`` (``host/repo``), sorted."""
-    out = run_skopeo(
-        ["list-tags", "--tls-verify=false", *_creds("--creds", creds), _docker_ref(ref)]
-    )
-    tags = json.loads(out).get("Tags") or []
-    return sorted(str(t) for t in tags)

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from imageferry.errors import ConfigError
+
 __all__ = ["WRITE_OPTION", "make_engine", "safe_url"]
 
 #: Execution option marking a connection that will write (``BEGIN IMMEDIATE`` on SQLite).
@@ -75,4 +77,25 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_events(engine)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    if parsed.drivername == "postgresql":
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; the postgres extra
+        # installs psycopg (version 3), so a bare postgresql:// URL means that one.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    except ModuleNotFoundError as e:
+        raise ConfigError(_missing_driver(parsed, e.name or "its driver")) from None
+
+
+def _missing_driver(url: URL, module: str) -> str:
+    """One line: which database URL needs which module, and how to install it."""
+    shown = safe_url(url)
+    if url.get_backend_name() == "postgresql":
+        return (
+            f"the database {shown} needs the {module} driver, which a plain install "
+            "leaves out: pip install 'imageferry[postgres]'"
+        )
+    return (
+        f"the database {shown} needs the Python module {module}, which imageferry does "
+        "not install; imageferry supports sqlite and postgresql"
+    )

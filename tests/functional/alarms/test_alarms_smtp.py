@@ -3,8 +3,8 @@
 import pytest
 
 from imageferry.alarms import Alarm, AlarmError, SmtpNotifier, open_notifier
-from imageferry.sandbox.registry import free_port
 from imageferry.settings import Settings
+from stand_ins.registry import free_port
 
 ALARM = Alarm(
     task_id="task-9b1e",

@@ -22,7 +22,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from imageferry.cli.task import app as task_app
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.registry import LocalRegistry
 
 FERRY = str(Path(sys.executable).with_name("ferry"))
 

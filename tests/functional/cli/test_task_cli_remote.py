@@ -21,12 +21,12 @@ from fixtures.browser import LiveConsole
 from functional.cli.conftest import output, param_args, task_parameters
 from functional.cli.throttle import ThrottledProxy
 from imageferry.runtime import Runtime
-from imageferry.sandbox.images import push_image, push_large_image
-from imageferry.sandbox.skopeo import inspect_digest
 from imageferry.settings import Settings
 from imageferry.store import ImageStatus, Store
 from imageferry.store.results import ImageUnit
 from imageferry.web import create_app
+from stand_ins.images import push_image, push_large_image
+from stand_ins.skopeo import inspect_digest
 
 
 class Server:

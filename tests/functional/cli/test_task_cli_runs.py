@@ -7,8 +7,8 @@ import json
 import httpx
 
 from functional.cli.conftest import output, task_parameters
-from imageferry.sandbox.images import push_image, push_index
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import push_image, push_index
+from stand_ins.skopeo import inspect_digest
 
 SHOW_KEYS = ["id", "name", "status", "parameters", "runs"]
 RUN_KEYS = ["id", "status", "started_at", "ended_at", "images"]

@@ -17,7 +17,7 @@ import pytest
 
 from functional.cli.conftest import output, task_parameters
 from functional.cli.throttle import ThrottledProxy
-from imageferry.sandbox.images import push_large_image
+from stand_ins.images import push_large_image
 
 LAYER_BYTES = 6 * 1024 * 1024
 RATE = 1024 * 1024  # bytes per second through the proxy: the copy takes ~6 s

@@ -10,8 +10,8 @@ is checked with skopeo logged in as ``AWS:<token>``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,14 +26,14 @@ from imageferry.ecr.repositories import ensure_repository
 from imageferry.ecr.repository import ecr_repository_factory
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryConfig, RegistryStats
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import make_layer, push_image
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import make_layer, push_image
+from stand_ins.registry import LocalRegistry
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 BATCH = "BatchCheckLayerAvailability"
-FERRY = Path(os.environ.get("VIRTUAL_ENV", "/work/venv")) / "bin" / "ferry"
+FERRY = Path(sys.executable).parent / "ferry"
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from imageferry.errors import DigestMismatch
 from imageferry.manifest import Platform
 from imageferry.reference import Reference
 from imageferry.registry import Credentials, RegistryClient, RegistryStats, StaticCredentials
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import (
+from stand_ins import skopeo
+from stand_ins.images import (
     push_artifact,
     push_foreign_layer_image,
     push_image,
@@ -28,7 +28,7 @@ from imageferry.sandbox.images import (
     push_large_image,
     random_bytes,
 )
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.registry import LocalRegistry
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from imageferry.copy import CopyEngine
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryStats
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import push_image
+from stand_ins.skopeo import inspect_digest
 
 
 def ref(host: str, path: str) -> Reference:

@@ -19,9 +19,9 @@ from imageferry.digest import Digest
 from imageferry.manifest import OCI_MANIFEST, Descriptor
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient
-from imageferry.sandbox import LocalRegistry
-from imageferry.sandbox.images import PushedManifest, push_artifact, push_image
-from imageferry.sandbox.skopeo import inspect_raw
+from stand_ins.images import PushedManifest, push_artifact, push_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_raw
 
 SBOM = "application/spdx+json"
 

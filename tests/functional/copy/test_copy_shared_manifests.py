@@ -19,9 +19,9 @@ from imageferry.manifest import RawManifest
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryStats
 from imageferry.registry.repository import Repository
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_index
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
+from stand_ins.images import push_index
+from stand_ins.registry import LocalRegistry
 
 
 class RecordingRepository(Repository):

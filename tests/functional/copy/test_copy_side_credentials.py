@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from imageferry.reference import Reference
 from imageferry.runner import CopyRequest, run_copy, run_dry_run
-from imageferry.sandbox import LocalRegistry
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest
 from stand_ins.token_server import TokenServer
 
 USERS = {"admin": "admin-pw", "reader": "reader-pw", "writer": "writer-pw"}

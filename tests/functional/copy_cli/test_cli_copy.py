@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from imageferry.sandbox import free_port
-from imageferry.sandbox.images import (
+from stand_ins.images import (
     push_foreign_layer_image,
     push_image,
     push_index,
     push_large_image,
 )
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.registry import free_port
+from stand_ins.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 KEYS = {

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import push_image
+from stand_ins.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 

@@ -29,9 +29,9 @@ import httpx
 import pytest
 
 from imageferry.cmdserver import paths, wire
-from imageferry.sandbox import LocalRegistry
-from imageferry.sandbox.images import push_image, push_large_image
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import push_image, push_large_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 

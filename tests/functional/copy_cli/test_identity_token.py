@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from imageferry.sandbox import LocalRegistry
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest
 from stand_ins.token_server import TokenServer
 
 FERRY = str(Path(sys.executable).parent / "ferry")

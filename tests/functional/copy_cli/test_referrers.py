@@ -12,9 +12,9 @@ import httpx
 from imageferry.copy.referrers import tag_for
 from imageferry.digest import Digest
 from imageferry.manifest import OCI_INDEX, OCI_MANIFEST
-from imageferry.sandbox import LocalRegistry
-from imageferry.sandbox.images import PushedManifest, push_artifact, push_image
-from imageferry.sandbox.skopeo import inspect_digest
+from stand_ins.images import PushedManifest, push_artifact, push_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 SIG = "application/vnd.dev.cosign.simplesigning.v1+json"

@@ -13,8 +13,8 @@ from imageferry.ecr.hosts import EcrRegistry
 from imageferry.ecr.repositories import ensure_repository
 from imageferry.errors import Unauthorized
 from imageferry.registry import RegistryClient, RegistryConfig, StaticCredentials
-from imageferry.sandbox.images import push_image
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 

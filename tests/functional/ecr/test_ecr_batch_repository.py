@@ -20,10 +20,10 @@ from imageferry.ecr.repository import EcrRepository, ecr_repository_factory
 from imageferry.manifest import parse_manifest
 from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryConfig
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 BATCH = "BatchCheckLayerAvailability"

@@ -10,8 +10,8 @@ from imageferry.ecr.hosts import EcrRegistry
 from imageferry.ecr.layers import batch_check_layers
 from imageferry.ecr.repositories import ensure_repository
 from imageferry.manifest import parse_manifest
-from imageferry.sandbox.images import push_image
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 

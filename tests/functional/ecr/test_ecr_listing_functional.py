@@ -7,8 +7,8 @@ from imageferry.ecr.client import ecr_client
 from imageferry.ecr.hosts import EcrRegistry
 from imageferry.ecr.listing import EcrLister
 from imageferry.ecr.repositories import ensure_repository
-from imageferry.sandbox.images import Pusher, push_image
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import Pusher, push_image
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 TAGGED = 160

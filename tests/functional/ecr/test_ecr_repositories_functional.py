@@ -20,8 +20,8 @@ from imageferry.ecr.repositories import (
 from imageferry.errors import TagImmutable
 from imageferry.manifest import RawManifest
 from imageferry.registry import RegistryClient, RegistryConfig
-from imageferry.sandbox.images import push_image
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 

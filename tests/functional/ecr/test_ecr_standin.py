@@ -18,10 +18,10 @@ from imageferry.ecr.hosts import EcrRegistry
 from imageferry.ecr.layers import batch_check_layers
 from imageferry.manifest import Descriptor
 from imageferry.registry import MIN_ECR_CHUNK, RegistryClient, RegistryConfig
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image, push_index, random_bytes, random_chunks
-from imageferry.sandbox.registry import SandboxError
+from stand_ins import skopeo
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image, push_index, random_bytes, random_chunks
+from stand_ins.registry import SandboxError
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 

@@ -13,9 +13,9 @@ from imageferry.manifest import Descriptor
 from imageferry.registry.auth import pull_scope
 from imageferry.registry.client import RegistryClient
 from imageferry.registry.credentials import Credentials, StaticCredentials
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image, random_bytes
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
+from stand_ins.images import push_image, random_bytes
+from stand_ins.registry import LocalRegistry
 from stand_ins.token_server import TokenServer
 
 ALICE = ("alice", "s3cret-pass")

@@ -13,8 +13,8 @@ from imageferry.errors import ResponseError, SizeMismatch
 from imageferry.manifest import Descriptor
 from imageferry.registry.client import RegistryClient
 from imageferry.registry.stats import RegistryStats
-from imageferry.sandbox.images import random_bytes
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.images import random_bytes
+from stand_ins.registry import LocalRegistry
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 

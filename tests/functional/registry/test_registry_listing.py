@@ -8,9 +8,9 @@ import pytest
 
 from imageferry.registry.client import RegistryClient
 from imageferry.registry.stats import RegistryStats
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from imageferry.manifest import (
     Descriptor,
 )
 from imageferry.registry.client import RegistryClient
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import PushedManifest, push_artifact, push_image, push_index
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins import skopeo
+from stand_ins.images import PushedManifest, push_artifact, push_image, push_index
+from stand_ins.registry import LocalRegistry
 
 
 @pytest.fixture

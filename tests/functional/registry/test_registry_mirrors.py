@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from imageferry.registry.client import RegistryClient
 from imageferry.registry.config import RegistryConfig
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
 
 
 async def test_docker_hub_served_by_a_loopback_mirror(registry: LocalRegistry) -> None:

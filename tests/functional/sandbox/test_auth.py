@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image, push_large_image
-from imageferry.sandbox.registry import LocalRegistry, SandboxError
+from stand_ins import skopeo
+from stand_ins.images import push_image, push_large_image
+from stand_ins.registry import LocalRegistry, SandboxError
 from stand_ins.token_server import TokenServer
 
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from imageferry.manifest import DOCKER_FOREIGN_LAYER, OCI_INDEX, OCI_MANIFEST, Platform
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import (
+from stand_ins import skopeo
+from stand_ins.images import (
     build_fleet,
     delete_manifest,
     push_artifact,
@@ -24,7 +24,7 @@ from imageferry.sandbox.images import (
     push_large_image,
     random_bytes,
 )
-from imageferry.sandbox.registry import LocalRegistry, SandboxError
+from stand_ins.registry import LocalRegistry, SandboxError
 
 
 def _layer_digests(body: bytes) -> list[str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry, SandboxError, free_port
+from stand_ins import skopeo
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry, SandboxError, free_port
 
 
 def test_registry_answers_v2_and_stop_removes_its_data() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry, SandboxError
+from stand_ins import skopeo
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry, SandboxError
 
 
 def test_copy_of_a_missing_image_raises_with_skopeo_stderr(

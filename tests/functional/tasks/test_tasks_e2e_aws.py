@@ -23,12 +23,12 @@ from fixtures.tasks import (
 from imageferry import metrics
 from imageferry.ecr.client import ecr_client
 from imageferry.ecr.hosts import EcrRegistry
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry
-from imageferry.sandbox.skopeo import inspect_digest
 from imageferry.store.status import ImageStatus, RunStatus
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
 from stand_ins.moto import MotoServer
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest
 
 METRICS = (
     ("ferry_images_total/copied", {"status": "copied"}),

@@ -22,10 +22,10 @@ from fixtures.tasks import (
 )
 from imageferry.ecr.client import ecr_client
 from imageferry.ecr.hosts import EcrRegistry
-from imageferry.sandbox.skopeo import inspect_digest, list_tags
 from imageferry.secrets.base import SecretStore
 from imageferry.store.status import ImageStatus, RunStatus
 from stand_ins.ecr import EcrStandIn
+from stand_ins.skopeo import inspect_digest, list_tags
 
 SRC = EcrRegistry(SRC_ACCOUNT, "us-east-1")
 DST = EcrRegistry(DST_ACCOUNT, "us-west-2")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from fixtures.tasks import Runtimes, run_to_end
-from imageferry.sandbox.images import push_index
-from imageferry.sandbox.registry import LocalRegistry
-from imageferry.sandbox.skopeo import inspect_digest
 from imageferry.store import TaskNotFound
 from imageferry.store.status import ImageStatus, RunStatus
+from stand_ins.images import push_index
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest
 
 pytestmark = pytest.mark.postgres
 

@@ -7,10 +7,10 @@ import json
 from fixtures.tasks import Runtimes, run_to_end
 from imageferry.copy.referrers import tag_for
 from imageferry.digest import Digest
-from imageferry.sandbox.images import push_artifact, push_image
-from imageferry.sandbox.registry import LocalRegistry
-from imageferry.sandbox.skopeo import inspect_digest, list_tags
 from imageferry.store.status import ImageStatus, RunStatus
+from stand_ins.images import push_artifact, push_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest, list_tags
 
 SIG = "application/vnd.dev.cosign.simplesigning.v1+json"
 

@@ -11,13 +11,13 @@ import pytest
 
 from fixtures.tasks import FlakyProxy, Runtimes, run_to_end
 from imageferry.runtime import Runtime
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry, SandboxError
-from imageferry.sandbox.skopeo import inspect_digest, list_tags
 from imageferry.store import INTERRUPTED, RunAlreadyActive
 from imageferry.store.base import utcnow
 from imageferry.store.status import ImageStatus, RunStatus, Trigger
 from imageferry.tasks.scheduler import Scheduler
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry, SandboxError
+from stand_ins.skopeo import inspect_digest, list_tags
 
 MANIFEST_PUT = r"^PUT /v2/.+/manifests/"
 BLOB_HEAD = r"^HEAD /v2/.+/blobs/"

@@ -20,11 +20,11 @@ from fixtures.tasks import (
     run_to_end,
 )
 from imageferry.ecr.hosts import EcrRegistry
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry
-from imageferry.sandbox.skopeo import inspect_digest, list_tags
 from imageferry.store.status import ImageStatus, RunStatus
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
+from stand_ins.skopeo import inspect_digest, list_tags
 
 SRC = EcrRegistry(SRC_ACCOUNT, "eu-west-1")
 DST = EcrRegistry(DST_ACCOUNT, "ap-southeast-2")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from imageferry.sandbox.images import push_image
-from imageferry.sandbox.registry import LocalRegistry
+from stand_ins.images import push_image
+from stand_ins.registry import LocalRegistry
 
 
 def _task(bearer: httpx.Client, src: LocalRegistry, dst: LocalRegistry, images: str) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 
-from imageferry.sandbox.registry import free_port
 from imageferry.settings import Settings
 from imageferry.store import open_store
+from stand_ins.registry import free_port
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 

@@ -44,7 +44,7 @@ def test_fingerprint_is_the_same_for_each_name_of_the_interpreter() -> None:
 
 
 def test_fingerprint_follows_import_time_environment_only() -> None:
-    base = {"HOME": "/root", "AWS_SECRET_ACCESS_KEY": "a"}
+    base = {"HOME": "/var/empty", "AWS_SECRET_ACCESS_KEY": "a"}
     same = paths.fingerprint(base)
     assert paths.fingerprint({**base, "AWS_SECRET_ACCESS_KEY": "b", "DOCKER_CONFIG": "/x"}) == same
     assert paths.fingerprint({**base, "SSL_CERT_FILE": "/other.pem"}) != same

@@ -25,7 +25,7 @@ from imageferry.registry.credentials import Credentials, StaticCredentials
 from imageferry.registry.ratelimit import Quota, parse_quota
 from imageferry.registry.stats import RegistryStats
 from imageferry.registry.transport import Transport, backoff_delay, parse_retry_after
-from imageferry.sandbox.registry import free_port
+from stand_ins.registry import free_port
 from unit.registry.registry_fakes import FakeServer, Handler, Sleeps
 
 

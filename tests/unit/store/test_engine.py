@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import stat
+import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from imageferry.errors import ConfigError
 from imageferry.store.engine import make_engine, safe_url
 
 
@@ -33,3 +36,29 @@ def test_safe_url_hides_the_password() -> None:
     shown = safe_url("postgresql+psycopg://ferry:hunter2@db.internal:5432/ferry")
     assert "hunter2" not in shown
     assert "db.internal" in shown and "ferry" in shown
+
+
+def test_a_bare_postgresql_url_uses_psycopg_of_the_postgres_extra() -> None:
+    engine = make_engine("postgresql://ferry:hunter2@127.0.0.1:1/ferry")
+    try:
+        assert engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_without_its_driver_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None in sys.modules makes `import psycopg` fail as on a plain install.
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(ConfigError) as caught:
+        make_engine("postgresql+psycopg://ferry:hunter2@db.internal/ferry")
+    message = str(caught.value)
+    assert "pip install 'imageferry[postgres]'" in message
+    assert "psycopg" in message and "db.internal" in message
+    assert "hunter2" not in message
+
+
+def test_a_database_imageferry_does_not_support_is_named() -> None:
+    with pytest.raises(ConfigError, match="supports sqlite and postgresql"):
+        make_engine("mysql://ferry@127.0.0.1/ferry")
