@@ -27,12 +27,20 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from imageferry.cli.options import (
+    OUTPUT,
+    SERVER,
+    TOKEN,
+    Output,
+    chosen,
+    output_format,
+    shared_group,
+)
 from imageferry.cli.task_backend import TaskBackend, open_backend
 from imageferry.cli.task_follow import follow_logs, follow_run, interrupt_on_sigint, wait_stopped
 from imageferry.cli.task_view import (
@@ -62,12 +70,11 @@ __all__ = ["app", "collect_parameters"]
 app = typer.Typer(
     help="Transfer tasks: the reference's parameters, runs with per-image results, schedules.",
     no_args_is_help=True,
+    cls=shared_group(SERVER, TOKEN, OUTPUT),
 )
 
-Output = Literal["text", "json"]
 T = TypeVar("T")
 
-_OutputOption = Annotated[str, typer.Option("--output", "-o", help="text | json")]
 _TaskId = Annotated[str, typer.Argument(help="The task id (`ferry task list` shows them).")]
 _ParamOption = Annotated[
     list[str] | None,
@@ -78,62 +85,15 @@ _ParamOption = Annotated[
 _AWS_KEYS = ("ParameterKey=", "ParameterValue=")
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where the commands of this invocation go: ``server`` None means the local store."""
-
-    server: str | None
-    token: str | None = None
-
-
-@app.callback()
-def task_group(
-    ctx: typer.Context,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server",
-            envvar="FERRY_SERVER",
-            help="Talk to a running `ferry serve` at this URL instead of the local store.",
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            envvar="FERRY_TOKEN",
-            show_default=False,
-            help="API token for --server (prefer FERRY_TOKEN: argv is visible to `ps`). "
-            "Create one with `ferry serve --create-token NAME`.",
-        ),
-    ] = None,
-) -> None:
-    """Create and run transfer tasks, locally or on a `ferry serve` (--server)."""
-    ctx.obj = Target(server or None, token)
-
-
-def _target(ctx: typer.Context) -> Target:
-    obj = ctx.find_root().obj if ctx.obj is None else ctx.obj
-    return obj if isinstance(obj, Target) else Target(None)
-
-
-def _output(value: str) -> Output:
-    if value == "text":
-        return "text"
-    if value == "json":
-        return "json"
-    raise ConfigError(f"--output must be text or json, not {value!r}")
-
-
 def _echo_json(doc: Any) -> None:
     typer.echo(json.dumps(doc, indent=2))
 
 
 @contextmanager
-def _errors(output: str) -> Iterator[None]:
+def _errors(ctx: typer.Context) -> Iterator[None]:
     """One ``ferry: error:`` message on stderr (every problem of invalid parameters)
     and the documented exit code; with ``-o json`` also a JSON error on stdout."""
-    as_json = output == "json"
+    as_json = chosen(ctx, OUTPUT) == "json"
     try:
         yield
     except TaskSpecError as e:
@@ -150,11 +110,11 @@ def _errors(output: str) -> Iterator[None]:
 
 
 @contextmanager
-def _session(ctx: typer.Context, output: str) -> Iterator[tuple[TaskBackend, Output]]:
-    with _errors(output):
-        fmt = _output(output)
-        target = _target(ctx)
-        with open_backend(target.server, target.token) as backend:
+def _session(ctx: typer.Context) -> Iterator[tuple[TaskBackend, Output]]:
+    """The backend the options chose (--server or the local store) and the output format."""
+    with _errors(ctx):
+        fmt = output_format(ctx)
+        with open_backend(chosen(ctx, SERVER), chosen(ctx, TOKEN)) as backend:
             yield backend, fmt
 
 
@@ -238,10 +198,9 @@ def create_command(
         ),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for the task.")] = None,
-    output: _OutputOption = "text",
 ) -> None:
     """Create a task from the reference's parameters; prints its id."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         merged = collect_parameters(param or [], parameters, list(ctx.args), file)
         task = backend.create_task(merged, name)
         _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
@@ -256,10 +215,9 @@ def list_command(
     ] = None,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many tasks.")] = 0,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Show at most this many.")] = 50,
-    output: _OutputOption = "text",
 ) -> None:
     """List tasks, newest first, with the progress of their latest run."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         wanted = _task_status(status) if status else None
         page = backend.list_tasks(wanted, offset, limit)
         latest = backend.latest_runs(task.id for task in page.items)
@@ -291,9 +249,9 @@ def _task_status(value: str) -> TaskStatus:
 
 
 @app.command("show")
-def show_command(ctx: typer.Context, task_id: _TaskId, output: _OutputOption = "text") -> None:
+def show_command(ctx: typer.Context, task_id: _TaskId) -> None:
     """A task's parameters, runs and per-image results."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         runs = _all(lambda offset: backend.runs(task_id, offset, 500))
         if fmt == "json":
@@ -311,10 +269,9 @@ def run_command(
         bool, typer.Option("--dry-run", help="Only show what would be copied (= plan).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Run a task now, in the foreground, with progress; exits 1 if the run ends in ERROR."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         if dry_run:
             _plan(backend, task_id, fmt)
         else:
@@ -326,11 +283,10 @@ def start_command(
     ctx: typer.Context,
     task_id: _TaskId,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Start a run: in the background on --server, else in the foreground like `run`."""
-    with _session(ctx, output) as (backend, fmt):
-        server = _target(ctx).server
+    with _session(ctx) as (backend, fmt):
+        server = chosen(ctx, SERVER)
         if server is None:
             typer.echo(
                 f"ferry: no --server given, so task {task_id} runs here in the foreground "
@@ -407,9 +363,9 @@ def _plan(backend: TaskBackend, task_id: str, fmt: Output) -> None:
 
 
 @app.command("plan")
-def plan_command(ctx: typer.Context, task_id: _TaskId, output: _OutputOption = "text") -> None:
+def plan_command(ctx: typer.Context, task_id: _TaskId) -> None:
     """What a run would copy now, and how many bytes it would send (reads only)."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         _plan(backend, task_id, fmt)
 
 
@@ -425,10 +381,9 @@ def stop_command(
             "a run nobody executes is ended here.",
         ),
     ] = 15.0,
-    output: _OutputOption = "text",
 ) -> None:
     """Stop the task's active run: in-flight copies are abandoned, no tag moves."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         run = wait_stopped(backend, backend.stop(task_id), grace=wait)
         if fmt == "json":
             _echo_json({"task_id": task_id, "run_id": run.id, "status": run.status.value})
@@ -444,10 +399,9 @@ def clone_command(
     name: Annotated[
         str | None, typer.Option("--name", help="The new task's name (default: '<name> (clone)').")
     ] = None,
-    output: _OutputOption = "text",
 ) -> None:
     """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         task = backend.clone(task_id, parse_param_pairs(param or []), name)
         _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
 
@@ -457,10 +411,9 @@ def delete_command(
     ctx: typer.Context,
     task_id: _TaskId,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Delete a task with its runs, results and logs."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         label = f"{task_id} ({task.name})" if task.name else task_id
         if not yes and not typer.confirm(f"Delete task {label} and its runs?", err=True):
@@ -483,10 +436,9 @@ def logs_command(
     follow: Annotated[
         bool, typer.Option("--follow", "-F", help="Keep printing new lines until the run ends.")
     ] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """A run's log. With -o json: one document, or one JSON object per line with --follow."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         run = _run_of(backend, task_id, run_id)
         collected: list[LogRecord] = []
 

@@ -21,6 +21,7 @@ import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
+from imageferry.cli.main import new_app
 from imageferry.cli.task import app as task_app
 from imageferry.sandbox.registry import LocalRegistry
 
@@ -31,13 +32,8 @@ Ferry = Callable[..., Result]
 
 def root_app() -> typer.Typer:
     """``ferry`` with only the task group, as ``imageferry.cli.main`` registers it."""
-    root = typer.Typer()
+    root = new_app()
     root.add_typer(task_app, name="task")
-
-    @root.callback()
-    def _root() -> None:
-        """ferry"""
-
     return root
 
 
