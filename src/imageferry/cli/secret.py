@@ -1,4 +1,4 @@
-"""``ferry secret put|list|delete``: manage named credentials (issue 3, item 4).
+"""``ferry secret put|list|delete``: manage named credentials.
 
 Secret values never travel through argv (where ``ps`` and shell history see
 them) and are never printed: a password or secret access key is read from

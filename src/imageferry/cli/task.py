@@ -1,11 +1,12 @@
-"""``ferry task``: create, list, show, run, start, stop, clone, delete tasks (issue 3, item 9).
+"""``ferry task``: create, list, show, run, start, stop, clone, delete tasks.
 
 Every command works on the local store (the embedded runtime under
 ``FERRY_DATA_DIR``) or, with ``--server URL`` (``FERRY_SERVER``) and an API
 token (``--token``/``FERRY_TOKEN``), on a running ``ferry serve`` through its
-JSON API (issue 4, item 1). Both sides offer the same methods
+JSON API. Both sides offer the same methods
 (:class:`~imageferry.cli.task_backend.TaskBackend`), so each command has one
-code path.
+code path. ``--server``, ``--token`` and ``-o`` may stand before ``task``,
+after it or after the command (:mod:`imageferry.cli.options`).
 
 ``start`` versus ``run``: a run needs a process that executes it until it
 ends. With ``--server``, ``start`` hands the run to the server's background

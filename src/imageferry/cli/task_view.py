@@ -1,7 +1,7 @@
 """What ``ferry task`` prints: JSON documents and text tables, from the store's records.
 
 Pure functions, no I/O, so that the shapes users script against are tested
-directly. ``show``'s JSON is the one issue 3, item 9 fixes:
+directly. ``show``'s JSON has this shape, which scripts rely on:
 ``{"id", "name", "status", "parameters", "runs": [{"id", "status", "started_at",
 "ended_at", "images": [{"source", "destination", "digest", "status",
 "bytes_transferred", "bytes_reused", "seconds", "attempts", "error"}]}]}``,
@@ -9,7 +9,7 @@ times in ISO 8601 (UTC, with offset), ``null`` while unknown.
 
 The list's columns follow the reference console (Task ID, Source,
 Destination, Schedule Type, Status, Created time) plus name and progress
-(images done / total of the latest run, issue 4, item 2).
+(images done / total of the latest run).
 """
 
 from __future__ import annotations
