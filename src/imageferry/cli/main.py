@@ -17,6 +17,7 @@ from imageferry.cli.options import (
     takes,
     typed_here,
 )
+from imageferry.cli.usage import OneLineUsageErrors
 
 __all__ = ["app", "new_app"]
 
@@ -31,7 +32,7 @@ def new_app() -> typer.Typer:
         help="Move container images between OCI registries.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        cls=shared_group(*_ROOT_OPTIONS, commands=False),
+        cls=shared_group(*_ROOT_OPTIONS, commands=False, base=OneLineUsageErrors),
     )
     # A callback keeps `ferry` a command group even when only one command
     # module is loaded (see _wanted): Typer would otherwise make that lone

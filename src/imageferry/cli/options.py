@@ -165,11 +165,14 @@ def declares(command: Any, option: SharedOption) -> bool:
     return any(p.name == option.name for p in command.params)
 
 
-def shared_group(*options: SharedOption, commands: bool = True) -> type[TyperGroup]:
-    """A group class that takes ``options`` itself and, with ``commands``, gives them to
-    each of its commands that does not declare an option of that name itself."""
+def shared_group(
+    *options: SharedOption, commands: bool = True, base: type[TyperGroup] = TyperGroup
+) -> type[TyperGroup]:
+    """A group class (derived from ``base``) that takes ``options`` itself and, with
+    ``commands``, gives them to each of its commands that does not declare an option
+    of that name itself."""
 
-    class SharedOptionsGroup(TyperGroup):
+    class SharedOptionsGroup(base):  # type: ignore[valid-type,misc]
         def __init__(self, **attrs: Any) -> None:
             super().__init__(**attrs)
             _add(self, options)

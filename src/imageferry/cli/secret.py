@@ -95,19 +95,26 @@ def _value_from_file(path: Path) -> dict[str, object]:
 @app.command("put")
 def put_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Secret name, e.g. ecr-prod or dockerhub.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Secret name, e.g. ecr-prod or dockerhub.")
+    ],
     from_file: Annotated[
         Path | None,
-        typer.Option("--from-file", help="A JSON object of strings ('-' for stdin)."),
+        typer.Option(
+            "--from-file", metavar="FILE", help="A JSON object of strings ('-' for stdin)."
+        ),
     ] = None,
     username: Annotated[
         str | None,
-        typer.Option("--username", help="Registry user; the password is read from stdin."),
+        typer.Option(
+            "--username", metavar="USER", help="Registry user; the password is read from stdin."
+        ),
     ] = None,
     access_key_id: Annotated[
         str | None,
         typer.Option(
             "--access-key-id",
+            metavar="ID",
             help="AWS access key id (ECR); the secret access key is read from stdin.",
         ),
     ] = None,
@@ -166,7 +173,7 @@ def list_command(ctx: typer.Context) -> None:
 @app.command("delete")
 def delete_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The secret to delete.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The secret to delete.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a secret for good."""

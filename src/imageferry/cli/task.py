@@ -76,11 +76,16 @@ app = typer.Typer(
 
 T = TypeVar("T")
 
-_TaskId = Annotated[str, typer.Argument(help="The task id (`ferry task list` shows them).")]
+_TaskId = Annotated[
+    str, typer.Argument(metavar="TASK_ID", help="The task id (`ferry task list` shows them).")
+]
 _ParamOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--param", "-p", help="A task parameter KEY=VALUE, e.g. srcRegion=us-east-1 (repeatable)."
+        "--param",
+        "-p",
+        metavar="KEY=VALUE",
+        help="A task parameter KEY=VALUE, e.g. srcRegion=us-east-1 (repeatable).",
     ),
 ]
 _AWS_KEYS = ("ParameterKey=", "ParameterValue=")
@@ -187,6 +192,7 @@ def create_command(
         str | None,
         typer.Option(
             "--parameters",
+            metavar="WORDS",
             help="The AWS CLI form: ParameterKey=K,ParameterValue=V words (the rest of the "
             "line may hold more; a whole pasted `aws cloudformation create-stack` command "
             "works), a JSON list, file://PATH, or '-' to read the pasted command from stdin.",
@@ -195,10 +201,15 @@ def create_command(
     file: Annotated[
         Path | None,
         typer.Option(
-            "--file", "-f", help="CloudFormation parameters JSON, or a YAML/JSON mapping."
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="CloudFormation parameters JSON, or a YAML/JSON mapping.",
         ),
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A name for the task.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="A name for the task.")
+    ] = None,
 ) -> None:
     """Create a task from the reference's parameters; prints its id."""
     with _session(ctx) as (backend, fmt):
@@ -212,10 +223,15 @@ def list_command(
     ctx: typer.Context,
     status: Annotated[
         str | None,
-        typer.Option(help="Only tasks in this status: " + ", ".join(s.value for s in TaskStatus)),
+        typer.Option(
+            metavar="STATUS",
+            help="Only tasks in this status: " + ", ".join(s.value for s in TaskStatus),
+        ),
     ] = None,
-    offset: Annotated[int, typer.Option(min=0, help="Skip this many tasks.")] = 0,
-    limit: Annotated[int, typer.Option(min=1, max=500, help="Show at most this many.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, metavar="N", help="Skip this many tasks.")] = 0,
+    limit: Annotated[
+        int, typer.Option(min=1, max=500, metavar="N", help="Show at most this many.")
+    ] = 50,
 ) -> None:
     """List tasks, newest first, with the progress of their latest run."""
     with _session(ctx) as (backend, fmt):
@@ -289,6 +305,7 @@ def start_command(
     with _session(ctx) as (backend, fmt):
         server = chosen(ctx, SERVER)
         if server is None:
+            backend.get_task(task_id)  # an unknown id is the whole message, not the notice
             typer.echo(
                 f"ferry: no --server given, so task {task_id} runs here in the foreground "
                 "(Ctrl-C stops it). To start runs in the background, run `ferry serve` and "
@@ -378,6 +395,7 @@ def stop_command(
         float,
         typer.Option(
             min=0,
+            metavar="SECONDS",
             help="Seconds to wait for the executing process to end the run; after that, "
             "a run nobody executes is ended here.",
         ),
@@ -398,7 +416,10 @@ def clone_command(
     task_id: _TaskId,
     param: _ParamOption = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="The new task's name (default: '<name> (clone)').")
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The new task's name (default: '<name> (clone)')."
+        ),
     ] = None,
 ) -> None:
     """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
@@ -432,7 +453,8 @@ def logs_command(
     ctx: typer.Context,
     task_id: _TaskId,
     run_id: Annotated[
-        str | None, typer.Option("--run", help="A run id (default: the latest run).")
+        str | None,
+        typer.Option("--run", metavar="RUN_ID", help="A run id (default: the latest run)."),
     ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-F", help="Keep printing new lines until the run ends.")
