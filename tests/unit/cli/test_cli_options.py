@@ -89,6 +89,12 @@ def test_an_option_before_a_command_that_cannot_use_it_is_one_line_and_exit_2() 
     assert result.stderr.splitlines() == ["ferry: error: --server does not apply to `ferry plain`"]
 
 
+def test_a_server_in_the_environment_is_no_reason_to_refuse_a_command() -> None:
+    env = {"FERRY_SERVER": "http://env", "FERRY_TOKEN": "t"}
+    result = CliRunner().invoke(_app(), ["plain", "own"], env=env)
+    assert (result.exit_code, result.stdout) == (0, "text\n")
+
+
 def test_takes_and_declares() -> None:
     group = typer.main.get_command(_app())
     ctx = typer.Context(group)
