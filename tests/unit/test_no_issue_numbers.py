@@ -36,8 +36,9 @@ TEXT_SUFFIXES = {
     ".sql",
 }
 
-#: "issue 3", "Issue 4, item 1", "issues 3", "issue #12"; not "issued" nor "run #2".
-ISSUE_NUMBER = re.compile(r"\bissues?\s*#?\s*\d+", re.IGNORECASE)
+#: "issue 3", "Issue 4, item 1", "issues 3", "issue #12", "test_of_issue_3"; not "issued"
+#: nor "run #2".
+ISSUE_NUMBER = re.compile(r"(?:\b|_)issues?[\s_]*#?\s*\d+", re.IGNORECASE)
 
 
 def _files() -> Iterator[Path]:
@@ -67,12 +68,13 @@ def test_the_pattern_finds_issue_numbers_and_nothing_else() -> None:
             '"""Alarm e-mails (issue 3, item 8)."""',
             "Issue 4, item 1: the CLI talks to a server",
             "see issue #12 and issues 5-6",
+            "def test_every_command_of_issue_3_item_9_exists():",
             'token = f"tok{len(issued)}"',
             "Run #2 started",
             "we issue BEGIN ourselves",
         ]
     )
-    assert [number for number, _ in issue_references(text)] == [1, 2, 3]
+    assert [number for number, _ in issue_references(text)] == [1, 2, 3, 4]
 
 
 def test_no_issue_numbers_in_the_tree() -> None:

@@ -119,3 +119,9 @@ def test_takes_and_declares() -> None:
 )
 def test_only_the_module_of_the_command_is_loaded(argv: list[str], module: str | None) -> None:
     assert main._wanted(argv) == module
+
+
+def test_every_exported_name_exists() -> None:
+    from imageferry.cli import options
+
+    assert [name for name in options.__all__ if not hasattr(options, name)] == []
