@@ -26,27 +26,26 @@ def ferry_all(ferry_env: dict[str, str]) -> Ferry:
 
 
 @pytest.mark.parametrize(
-    ("args", "line"),
+    ("args", "what", "where"),
     [
-        ("task show", "Missing argument 'TASK_ID' (see `ferry task show --help`)"),
-        ("task run", "Missing argument 'TASK_ID' (see `ferry task run --help`)"),
-        ("task list --bogus", "No such option: --bogus (see `ferry task list --help`)"),
-        (
-            "task list --limit 0",
-            "Invalid value for '--limit': 0 is not in the range 1<=x<=500 "
-            "(see `ferry task list --help`)",
-        ),
-        ("secret get hub", "No such command 'get' (see `ferry secret --help`)"),
-        ("tasks list", "No such command 'tasks'. Did you mean 'task'? (see `ferry --help`)"),
-        ("--bogus task list", "No such option: --bogus (see `ferry --help`)"),
+        ("task show", "Missing argument 'TASK_ID'", "ferry task show"),
+        ("task run", "Missing argument 'TASK_ID'", "ferry task run"),
+        ("task list --bogus", "--bogus", "ferry task list"),
+        ("task list --limit 0", "'--limit': 0 is not in the range 1<=x<=500", "ferry task list"),
+        ("secret get hub", "No such command 'get'", "ferry secret"),
+        ("tasks list", "No such command 'tasks'", "ferry"),
+        ("--bogus task list", "--bogus", "ferry"),
     ],
 )
 def test_a_command_line_ferry_cannot_parse_is_one_line_and_exit_2(
-    ferry_all: Ferry, args: str, line: str
+    ferry_all: Ferry, args: str, what: str, where: str
 ) -> None:
+    # Click words the message itself (its wording differs between versions).
     result = ferry_all(*args.split())
     assert result.exit_code == 2, output(result)
-    assert result.stderr.splitlines() == [f"ferry: error: {line}"]
+    [line] = result.stderr.splitlines()
+    assert line.startswith("ferry: error: ") and what in line, line
+    assert line.endswith(f" (see `{where} --help`)"), line
     assert result.stdout == ""
 
 
