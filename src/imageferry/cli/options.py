@@ -3,16 +3,15 @@
 Click binds an option to the command it follows, so ``ferry task list --server URL``
 and ``ferry --server URL task list`` are different command lines to it. Here one
 declaration (:data:`SERVER`, :data:`TOKEN`, :data:`OUTPUT`) is given to a group and
-to each of its commands by the group's class (:func:`shared_group`), and
-:func:`chosen` reads the value wherever it was typed:
+to each of its commands by the group's class (:func:`shared_group`), and commands
+read the value with :func:`chosen`, wherever it was typed:
 
 * a value typed on the command line wins over the environment (``FERRY_SERVER``);
 * of two typed values the later one wins, as when an option is repeated;
 * an environment variable fills the option only when nothing was typed.
 
-Commands read the values with :func:`chosen`; a command that declares an option of the
-same name itself (``ferry copy -o``) gets a value typed before it as its default
-(:func:`pass_to_command`).
+A command that declares an option of the same name itself (``ferry copy -o``) gets
+a value typed before it as its default instead (:func:`pass_to_command`).
 """
 
 from __future__ import annotations
@@ -98,27 +97,21 @@ class _SharedTyperOption(TyperOption):
     """Marks the options :func:`shared_group` added, as opposed to a command's own."""
 
 
-@dataclass
-class _Value:
-    value: str
-    typed: bool
-
-
 def _remember(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> None:
     """Record a value as it is parsed, outer commands first (see the module docstring)."""
     if value is None or param.name is None:
         return
     source = ctx.get_parameter_source(param.name)
     typed = source is not None and source.name == "COMMANDLINE"
-    values: dict[str, _Value] = ctx.meta.setdefault(_META_KEY, {})
+    values: dict[str, str] = ctx.meta.setdefault(_META_KEY, {})
     if typed or param.name not in values:
-        values[param.name] = _Value(value, typed)
+        values[param.name] = value
 
 
 def chosen(ctx: typer.Context, option: SharedOption) -> str | None:
     """The option's value for this command line, wherever it was given; None if nowhere."""
     found = ctx.meta.get(_META_KEY, {}).get(option.name)
-    return found.value if isinstance(found, _Value) else None
+    return found if isinstance(found, str) else None
 
 
 def output_format(ctx: typer.Context) -> Output:

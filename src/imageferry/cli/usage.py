@@ -15,9 +15,9 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-try:  # Typer 0.25 and later carry their own copy of click.
+try:  # newer Typer versions carry their own copy of click
     from typer._click.exceptions import UsageError
-except ImportError:  # pragma: no cover - older Typer uses click itself
+except ImportError:  # pragma: no cover - older ones use click itself
     from click.exceptions import UsageError  # type: ignore[assignment]
 
 __all__ = ["OneLineUsageErrors"]
