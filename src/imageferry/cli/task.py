@@ -244,7 +244,7 @@ def list_command(
             _echo_json({"items": items, "total": page.total, "offset": offset, "limit": limit})
             return
         if not rows:
-            typer.echo("no tasks" + (f" in status {wanted}" if wanted else ""), err=True)
+            typer.echo(_no_tasks(chosen(ctx, SERVER), wanted, offset), err=True)
             return
         typer.echo(task_table(rows))
         if offset + len(rows) < page.total:
@@ -253,6 +253,18 @@ def list_command(
                 f"--offset {offset + len(rows)} for more",
                 err=True,
             )
+
+
+def _no_tasks(server: str | None, status: TaskStatus | None, offset: int) -> str:
+    where = f" on {server}" if server else ""
+    if status is not None:
+        return f"no tasks in status {status}{where}"
+    if offset:
+        return f"no tasks after the first {offset}{where}"
+    return (
+        f"no tasks yet{where}; create one with: ferry task create --param KEY=VALUE ... "
+        "(`ferry task create --help` shows the ways to give parameters)"
+    )
 
 
 def _task_status(value: str) -> TaskStatus:

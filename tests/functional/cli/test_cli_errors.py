@@ -1,4 +1,5 @@
-"""What a new user sees after a typo or a wrong id: one ``ferry: error:`` line, no box, no trace."""
+"""What a new user sees after a typo, a wrong id or on an empty store: one line that says
+what is wrong or what to do next, no box, no trace."""
 
 from __future__ import annotations
 
@@ -88,3 +89,13 @@ def test_deleting_a_missing_secret_is_one_line(ferry_all: Ferry) -> None:
     assert result.stderr.splitlines() == [
         "ferry: error: secret 'nope' does not exist; create it with `ferry secret put nope`"
     ]
+
+
+def test_an_empty_task_list_says_how_to_create_a_task(ferry: Ferry, server: Server) -> None:
+    local = ferry("task", "list")
+    assert (local.exit_code, local.stdout) == (0, ""), output(local)
+    assert local.stderr.startswith("no tasks yet; create one with: ferry task create --param")
+    remote = ferry("task", "list", "--server", server.url, "--token", server.token)
+    assert remote.exit_code == 0, output(remote)
+    assert remote.stderr.startswith(f"no tasks yet on {server.url}; create one with:")
+    assert ferry("task", "list", "--status", "done").stderr == "no tasks in status DONE\n"
