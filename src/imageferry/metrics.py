@@ -1,7 +1,7 @@
 """Prometheus metrics of imageferry, defined once so every component can count.
 
 The executor, the registry client and the console all increment these; the
-console exposes them at ``/metrics`` (issue 4, item 6). They live in their own
+console exposes them at ``/metrics`` for Prometheus to scrape. They live in their own
 :class:`~prometheus_client.CollectorRegistry` rather than the process-global
 default so that importing imageferry into another program never collides with
 that program's metrics, and so that tests can read exact values.

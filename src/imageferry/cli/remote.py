@@ -1,7 +1,7 @@
 """``RemoteTasks``: the task service of a running ``ferry serve``, over its JSON API.
 
-Issue 4, item 1: the CLI talks to a running server (``--server URL`` with an
-API token) as well as to the local store. This client has the method names
+The CLI talks to a running server (``--server URL`` with an API token) as
+well as to the local store. This client has the method names
 and return types of :class:`imageferry.tasks.service.TaskService` that the
 ``ferry task`` commands use, so each command has one code path whichever
 side executes the runs. Responses are turned back into the store's frozen

@@ -1,4 +1,4 @@
-"""``ferry secret put|list|delete``: manage named credentials (issue 3, item 4).
+"""``ferry secret put|list|delete``: manage named credentials.
 
 Secret values never travel through argv (where ``ps`` and shell history see
 them) and are never printed: a password or secret access key is read from
@@ -13,11 +13,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from imageferry.cli.options import OUTPUT, Output, output_format, shared_group
 from imageferry.errors import ConfigError, FerryError
 from imageferry.secrets import (
     SecretStore,
@@ -25,17 +26,15 @@ from imageferry.secrets import (
     validate_secret_name,
     validate_secret_value,
 )
-from imageferry.settings import load_settings
+from imageferry.settings import Settings, load_settings
 
 __all__ = ["app"]
 
 app = typer.Typer(
     help="Store registry and AWS credentials under a name tasks can refer to.",
     no_args_is_help=True,
+    cls=shared_group(OUTPUT),
 )
-
-Output = Literal["text", "json"]
-_OutputOption = Annotated[str, typer.Option("--output", "-o", help="text | json")]
 
 
 @contextmanager
@@ -51,23 +50,18 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _output(value: str) -> Output:
-    if value == "text":
-        return "text"
-    if value == "json":
-        return "json"
-    raise ConfigError(f"--output must be text or json, not {value!r}")
-
-
-def _store() -> SecretStore:
+def _settings() -> Settings:
     try:
-        settings = load_settings()
+        return load_settings()
     except ValidationError as e:
         fields = ", ".join(
             "FERRY_" + str(err["loc"][0]).upper() for err in e.errors() if err["loc"]
         )
         raise ConfigError(f"invalid configuration in {fields or 'FERRY_* variables'}") from None
-    return open_secret_store(settings)
+
+
+def _store() -> SecretStore:
+    return open_secret_store(_settings())
 
 
 def _read_hidden(what: str) -> str:
@@ -100,27 +94,34 @@ def _value_from_file(path: Path) -> dict[str, object]:
 
 @app.command("put")
 def put_command(
-    name: Annotated[str, typer.Argument(help="Secret name, e.g. ecr-prod or dockerhub.")],
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Secret name, e.g. ecr-prod or dockerhub.")
+    ],
     from_file: Annotated[
         Path | None,
-        typer.Option("--from-file", help="A JSON object of strings ('-' for stdin)."),
+        typer.Option(
+            "--from-file", metavar="FILE", help="A JSON object of strings ('-' for stdin)."
+        ),
     ] = None,
     username: Annotated[
         str | None,
-        typer.Option("--username", help="Registry user; the password is read from stdin."),
+        typer.Option(
+            "--username", metavar="USER", help="Registry user; the password is read from stdin."
+        ),
     ] = None,
     access_key_id: Annotated[
         str | None,
         typer.Option(
             "--access-key-id",
+            metavar="ID",
             help="AWS access key id (ECR); the secret access key is read from stdin.",
         ),
     ] = None,
-    output: _OutputOption = "text",
 ) -> None:
     """Create or replace a secret. The value is never printed."""
     with _errors():
-        fmt = _output(output)
+        fmt = output_format(ctx)
         validate_secret_name(name)
         given = {
             "--from-file": from_file,
@@ -149,27 +150,35 @@ def put_command(
 
 
 @app.command("list")
-def list_command(output: _OutputOption = "text") -> None:
+def list_command(ctx: typer.Context) -> None:
     """List secret names (never values)."""
     with _errors():
-        fmt = _output(output)
-        names = _store().list()
+        fmt = output_format(ctx)
+        settings = _settings()
+        names = open_secret_store(settings).list()
         if fmt == "json":
             typer.echo(json.dumps({"secrets": names}))
+        elif not names:
+            # On stderr, as `ferry task list` does: stdout stays a list of names for scripts.
+            typer.echo(
+                f"no secrets stored (FERRY_SECRET_BACKEND={settings.secret_backend}); "
+                "add one with: ferry secret put NAME --username USER "
+                "(or --access-key-id ID, or --from-file FILE)",
+                err=True,
+            )
         else:
-            for n in names:
-                typer.echo(n)
+            typer.echo("\n".join(names))
 
 
 @app.command("delete")
 def delete_command(
-    name: Annotated[str, typer.Argument(help="The secret to delete.")],
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The secret to delete.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Delete a secret for good."""
     with _errors():
-        fmt = _output(output)
+        fmt = output_format(ctx)
         validate_secret_name(name)
         if not yes and not typer.confirm(f"Delete secret {name!r}?", err=True):
             typer.echo("not deleted", err=True)

@@ -1,4 +1,4 @@
-"""``ferry serve``: the console, the JSON API and the embedded runtime in one process (issue 4).
+"""``ferry serve``: the console, the JSON API and the embedded runtime in one process.
 
 The embedded default is one process: the SQLite store under the data
 directory, the local executor and the scheduler (the runtime), and the

@@ -1,11 +1,12 @@
-"""``ferry task``: create, list, show, run, start, stop, clone, delete tasks (issue 3, item 9).
+"""``ferry task``: create, list, show, run, start, stop, clone, delete tasks.
 
 Every command works on the local store (the embedded runtime under
 ``FERRY_DATA_DIR``) or, with ``--server URL`` (``FERRY_SERVER``) and an API
 token (``--token``/``FERRY_TOKEN``), on a running ``ferry serve`` through its
-JSON API (issue 4, item 1). Both sides offer the same methods
+JSON API. Both sides offer the same methods
 (:class:`~imageferry.cli.task_backend.TaskBackend`), so each command has one
-code path.
+code path. ``--server``, ``--token`` and ``-o`` may stand before ``task``,
+after it or after the command (:mod:`imageferry.cli.options`).
 
 ``start`` versus ``run``: a run needs a process that executes it until it
 ends. With ``--server``, ``start`` hands the run to the server's background
@@ -27,12 +28,20 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from imageferry.cli.options import (
+    OUTPUT,
+    SERVER,
+    TOKEN,
+    Output,
+    chosen,
+    output_format,
+    shared_group,
+)
 from imageferry.cli.task_backend import TaskBackend, open_backend
 from imageferry.cli.task_follow import follow_logs, follow_run, interrupt_on_sigint, wait_stopped
 from imageferry.cli.task_view import (
@@ -62,67 +71,24 @@ __all__ = ["app", "collect_parameters"]
 app = typer.Typer(
     help="Transfer tasks: the reference's parameters, runs with per-image results, schedules.",
     no_args_is_help=True,
+    cls=shared_group(SERVER, TOKEN, OUTPUT),
 )
 
-Output = Literal["text", "json"]
 T = TypeVar("T")
 
-_OutputOption = Annotated[str, typer.Option("--output", "-o", help="text | json")]
-_TaskId = Annotated[str, typer.Argument(help="The task id (`ferry task list` shows them).")]
+_TaskId = Annotated[
+    str, typer.Argument(metavar="TASK_ID", help="The task id (`ferry task list` shows them).")
+]
 _ParamOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--param", "-p", help="A task parameter KEY=VALUE, e.g. srcRegion=us-east-1 (repeatable)."
+        "--param",
+        "-p",
+        metavar="KEY=VALUE",
+        help="A task parameter KEY=VALUE, e.g. srcRegion=us-east-1 (repeatable).",
     ),
 ]
 _AWS_KEYS = ("ParameterKey=", "ParameterValue=")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the commands of this invocation go: ``server`` None means the local store."""
-
-    server: str | None
-    token: str | None = None
-
-
-@app.callback()
-def task_group(
-    ctx: typer.Context,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server",
-            envvar="FERRY_SERVER",
-            help="Talk to a running `ferry serve` at this URL instead of the local store.",
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            envvar="FERRY_TOKEN",
-            show_default=False,
-            help="API token for --server (prefer FERRY_TOKEN: argv is visible to `ps`). "
-            "Create one with `ferry serve --create-token NAME`.",
-        ),
-    ] = None,
-) -> None:
-    """Create and run transfer tasks, locally or on a `ferry serve` (--server)."""
-    ctx.obj = Target(server or None, token)
-
-
-def _target(ctx: typer.Context) -> Target:
-    obj = ctx.find_root().obj if ctx.obj is None else ctx.obj
-    return obj if isinstance(obj, Target) else Target(None)
-
-
-def _output(value: str) -> Output:
-    if value == "text":
-        return "text"
-    if value == "json":
-        return "json"
-    raise ConfigError(f"--output must be text or json, not {value!r}")
 
 
 def _echo_json(doc: Any) -> None:
@@ -130,10 +96,10 @@ def _echo_json(doc: Any) -> None:
 
 
 @contextmanager
-def _errors(output: str) -> Iterator[None]:
+def _errors(ctx: typer.Context) -> Iterator[None]:
     """One ``ferry: error:`` message on stderr (every problem of invalid parameters)
     and the documented exit code; with ``-o json`` also a JSON error on stdout."""
-    as_json = output == "json"
+    as_json = chosen(ctx, OUTPUT) == "json"
     try:
         yield
     except TaskSpecError as e:
@@ -150,11 +116,11 @@ def _errors(output: str) -> Iterator[None]:
 
 
 @contextmanager
-def _session(ctx: typer.Context, output: str) -> Iterator[tuple[TaskBackend, Output]]:
-    with _errors(output):
-        fmt = _output(output)
-        target = _target(ctx)
-        with open_backend(target.server, target.token) as backend:
+def _session(ctx: typer.Context) -> Iterator[tuple[TaskBackend, Output]]:
+    """The backend the options chose (--server or the local store) and the output format."""
+    with _errors(ctx):
+        fmt = output_format(ctx)
+        with open_backend(chosen(ctx, SERVER), chosen(ctx, TOKEN)) as backend:
             yield backend, fmt
 
 
@@ -226,6 +192,7 @@ def create_command(
         str | None,
         typer.Option(
             "--parameters",
+            metavar="WORDS",
             help="The AWS CLI form: ParameterKey=K,ParameterValue=V words (the rest of the "
             "line may hold more; a whole pasted `aws cloudformation create-stack` command "
             "works), a JSON list, file://PATH, or '-' to read the pasted command from stdin.",
@@ -234,14 +201,18 @@ def create_command(
     file: Annotated[
         Path | None,
         typer.Option(
-            "--file", "-f", help="CloudFormation parameters JSON, or a YAML/JSON mapping."
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="CloudFormation parameters JSON, or a YAML/JSON mapping.",
         ),
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A name for the task.")] = None,
-    output: _OutputOption = "text",
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="NAME", help="A name for the task.")
+    ] = None,
 ) -> None:
     """Create a task from the reference's parameters; prints its id."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         merged = collect_parameters(param or [], parameters, list(ctx.args), file)
         task = backend.create_task(merged, name)
         _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
@@ -252,14 +223,18 @@ def list_command(
     ctx: typer.Context,
     status: Annotated[
         str | None,
-        typer.Option(help="Only tasks in this status: " + ", ".join(s.value for s in TaskStatus)),
+        typer.Option(
+            metavar="STATUS",
+            help="Only tasks in this status: " + ", ".join(s.value for s in TaskStatus),
+        ),
     ] = None,
-    offset: Annotated[int, typer.Option(min=0, help="Skip this many tasks.")] = 0,
-    limit: Annotated[int, typer.Option(min=1, max=500, help="Show at most this many.")] = 50,
-    output: _OutputOption = "text",
+    offset: Annotated[int, typer.Option(min=0, metavar="N", help="Skip this many tasks.")] = 0,
+    limit: Annotated[
+        int, typer.Option(min=1, max=500, metavar="N", help="Show at most this many.")
+    ] = 50,
 ) -> None:
     """List tasks, newest first, with the progress of their latest run."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         wanted = _task_status(status) if status else None
         page = backend.list_tasks(wanted, offset, limit)
         latest = backend.latest_runs(task.id for task in page.items)
@@ -269,7 +244,7 @@ def list_command(
             _echo_json({"items": items, "total": page.total, "offset": offset, "limit": limit})
             return
         if not rows:
-            typer.echo("no tasks" + (f" in status {wanted}" if wanted else ""), err=True)
+            typer.echo(_no_tasks(chosen(ctx, SERVER), wanted, offset), err=True)
             return
         typer.echo(task_table(rows))
         if offset + len(rows) < page.total:
@@ -278,6 +253,18 @@ def list_command(
                 f"--offset {offset + len(rows)} for more",
                 err=True,
             )
+
+
+def _no_tasks(server: str | None, status: TaskStatus | None, offset: int) -> str:
+    where = f" on {server}" if server else ""
+    if status is not None:
+        return f"no tasks in status {status}{where}"
+    if offset:
+        return f"no tasks after the first {offset}{where}"
+    return (
+        f"no tasks yet{where}; create one with: ferry task create --param KEY=VALUE ... "
+        "(`ferry task create --help` shows the ways to give parameters)"
+    )
 
 
 def _task_status(value: str) -> TaskStatus:
@@ -291,9 +278,9 @@ def _task_status(value: str) -> TaskStatus:
 
 
 @app.command("show")
-def show_command(ctx: typer.Context, task_id: _TaskId, output: _OutputOption = "text") -> None:
+def show_command(ctx: typer.Context, task_id: _TaskId) -> None:
     """A task's parameters, runs and per-image results."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         runs = _all(lambda offset: backend.runs(task_id, offset, 500))
         if fmt == "json":
@@ -311,10 +298,9 @@ def run_command(
         bool, typer.Option("--dry-run", help="Only show what would be copied (= plan).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Run a task now, in the foreground, with progress; exits 1 if the run ends in ERROR."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         if dry_run:
             _plan(backend, task_id, fmt)
         else:
@@ -326,12 +312,12 @@ def start_command(
     ctx: typer.Context,
     task_id: _TaskId,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Start a run: in the background on --server, else in the foreground like `run`."""
-    with _session(ctx, output) as (backend, fmt):
-        server = _target(ctx).server
+    with _session(ctx) as (backend, fmt):
+        server = chosen(ctx, SERVER)
         if server is None:
+            backend.get_task(task_id)  # an unknown id is the whole message, not the notice
             typer.echo(
                 f"ferry: no --server given, so task {task_id} runs here in the foreground "
                 "(Ctrl-C stops it). To start runs in the background, run `ferry serve` and "
@@ -407,9 +393,9 @@ def _plan(backend: TaskBackend, task_id: str, fmt: Output) -> None:
 
 
 @app.command("plan")
-def plan_command(ctx: typer.Context, task_id: _TaskId, output: _OutputOption = "text") -> None:
+def plan_command(ctx: typer.Context, task_id: _TaskId) -> None:
     """What a run would copy now, and how many bytes it would send (reads only)."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         _plan(backend, task_id, fmt)
 
 
@@ -421,14 +407,14 @@ def stop_command(
         float,
         typer.Option(
             min=0,
+            metavar="SECONDS",
             help="Seconds to wait for the executing process to end the run; after that, "
             "a run nobody executes is ended here.",
         ),
     ] = 15.0,
-    output: _OutputOption = "text",
 ) -> None:
     """Stop the task's active run: in-flight copies are abandoned, no tag moves."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         run = wait_stopped(backend, backend.stop(task_id), grace=wait)
         if fmt == "json":
             _echo_json({"task_id": task_id, "run_id": run.id, "status": run.status.value})
@@ -442,12 +428,14 @@ def clone_command(
     task_id: _TaskId,
     param: _ParamOption = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="The new task's name (default: '<name> (clone)').")
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The new task's name (default: '<name> (clone)')."
+        ),
     ] = None,
-    output: _OutputOption = "text",
 ) -> None:
     """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         task = backend.clone(task_id, parse_param_pairs(param or []), name)
         _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
 
@@ -457,10 +445,9 @@ def delete_command(
     ctx: typer.Context,
     task_id: _TaskId,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """Delete a task with its runs, results and logs."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         label = f"{task_id} ({task.name})" if task.name else task_id
         if not yes and not typer.confirm(f"Delete task {label} and its runs?", err=True):
@@ -478,15 +465,15 @@ def logs_command(
     ctx: typer.Context,
     task_id: _TaskId,
     run_id: Annotated[
-        str | None, typer.Option("--run", help="A run id (default: the latest run).")
+        str | None,
+        typer.Option("--run", metavar="RUN_ID", help="A run id (default: the latest run)."),
     ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-F", help="Keep printing new lines until the run ends.")
     ] = False,
-    output: _OutputOption = "text",
 ) -> None:
     """A run's log. With -o json: one document, or one JSON object per line with --follow."""
-    with _session(ctx, output) as (backend, fmt):
+    with _session(ctx) as (backend, fmt):
         run = _run_of(backend, task_id, run_id)
         collected: list[LogRecord] = []
 

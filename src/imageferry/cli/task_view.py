@@ -1,7 +1,7 @@
 """What ``ferry task`` prints: JSON documents and text tables, from the store's records.
 
 Pure functions, no I/O, so that the shapes users script against are tested
-directly. ``show``'s JSON is the one issue 3, item 9 fixes:
+directly. ``show``'s JSON has this shape, which scripts rely on:
 ``{"id", "name", "status", "parameters", "runs": [{"id", "status", "started_at",
 "ended_at", "images": [{"source", "destination", "digest", "status",
 "bytes_transferred", "bytes_reused", "seconds", "attempts", "error"}]}]}``,
@@ -9,11 +9,12 @@ times in ISO 8601 (UTC, with offset), ``null`` while unknown.
 
 The list's columns follow the reference console (Task ID, Source,
 Destination, Schedule Type, Status, Created time) plus name and progress
-(images done / total of the latest run, issue 4, item 2).
+(images done / total of the latest run).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ __all__ = [
     "iso",
     "log_json",
     "log_text",
+    "parameter_lines",
     "plan_json",
     "plan_text",
     "progress_label",
@@ -195,6 +197,30 @@ def run_summary(run: RunRecord) -> str:
     return text + (f"; {run.error}" if run.error else "")
 
 
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
+
+
+def parameter_lines(parameters: Mapping[str, str], width: int = 96) -> list[str]:
+    """``key = value`` for each parameter that has a value, aligned; the blank ones
+    named together at the end, so that the few that matter stand out."""
+    given = {key: value for key, value in parameters.items() if value}
+    column = max((len(key) for key in given), default=0)
+    lines = [f"  {key:<{column}} = {value}" for key, value in given.items()]
+    blank = [key for key, value in parameters.items() if not value]
+    if blank:
+        lines.extend(
+            textwrap.wrap(
+                "blank: " + ", ".join(blank),
+                width=width,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+        )
+    return lines
+
+
 def show_text(
     task: TaskRecord,
     runs: Sequence[RunRecord],
@@ -207,9 +233,10 @@ def show_text(
         f"  source:      {source_label(task.parameters)}",
         f"  destination: {destination_label(task.parameters)}",
         f"  schedule:    {schedule_label(task)}",
-        f"  created:     {iso(task.created_at)}",
+        *([f"  next run:    {_when(task.next_run_at)}"] if task.next_run_at else []),
+        f"  created:     {_when(task.created_at)}",
         "Parameters:",
-        *(f"  {key} = {value}" for key, value in task.parameters.items()),
+        *parameter_lines(task.parameters),
         "Runs:" if runs else "Runs: none yet (`ferry task run " + task.id + "`)",
         *(f"  {run_summary(run)}" for run in runs),
     ]

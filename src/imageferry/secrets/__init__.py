@@ -1,7 +1,7 @@
 """Named credentials for tasks: a local encrypted store or AWS Secrets Manager.
 
-See issue 3, item 4: ``ferry secret put|list|delete``, values never printed,
-the same names with either backend.
+``ferry secret put|list|delete`` manage them; values are never printed, and
+the same names work with either backend.
 """
 
 from imageferry.secrets.aws import AwsSecretStore

@@ -4,7 +4,7 @@ A secret is a small JSON object of strings (``{"username": ..., "password": ...}
 or the reference's ``{"access_key_id": ..., "secret_access_key": ...}``) stored
 under a name. The same names work with the local store and AWS Secrets
 Manager, so a task's ``srcCredential``/``destCredential`` means the same thing
-whichever backend is configured (issue 3, item 4).
+whichever backend is configured.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The store of tasks, runs, per-image results, logs, users and API tokens (issue 3, item 5).
+"""The store of tasks, runs, per-image results, logs, users and API tokens.
 
 SQLite under the data directory by default, PostgreSQL for shared
 deployments, the same Alembic migrations for both. Everything callers need is

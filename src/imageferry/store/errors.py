@@ -55,7 +55,7 @@ class RunNotFound(StoreError):
 
 
 class RunAlreadyActive(StoreError):
-    """Issue 3, item 6: a run never overlaps the previous run of the same task."""
+    """A run never overlaps the previous run of the same task: one is still active."""
 
     def __init__(self, task_id: str, active_run_id: str) -> None:
         super().__init__(

@@ -33,7 +33,7 @@ def new_token_id() -> str:
 
 
 def unit_key(source: str, destination: str) -> str:
-    """The stable id of one image-copy work unit (issue 3, item 7).
+    """The stable id of one image-copy work unit.
 
     The same source and destination give the same key in every run and on
     every worker, so recording a result twice updates one row.

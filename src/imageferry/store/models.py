@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The partial-index predicate that makes overlapping runs impossible in the
-#: database itself (issue 3, item 6), shared with the migration.
+#: database itself, shared with the migration.
 ACTIVE_RUN_SQL = "status IN ('STARTING', 'IN_PROGRESS', 'STOPPING')"
 
 
@@ -152,7 +152,7 @@ class LogLine(Base):
 
 
 class User(Base):
-    """A console user (issue 4, item 7). Only a salted scrypt hash of the password is kept."""
+    """A console user. Only a salted scrypt hash of the password is kept."""
 
     __tablename__ = "users"
 

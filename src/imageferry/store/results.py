@@ -1,6 +1,6 @@
-"""Per-image results and run logs (issue 3, item 5; issue 4, item 4).
+"""Per-image results and run logs.
 
-Each image copy is an addressable work unit (issue 3, item 7) keyed by
+Each image copy is an addressable work unit keyed by
 ``(run_id, unit_key)``. Recording a result is an upsert under the run row's
 lock, and the run's counters are recounted from the rows in the same
 transaction, so an executor that retries or reports twice never

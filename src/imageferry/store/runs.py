@@ -1,4 +1,4 @@
-"""Runs: one execution of a task, its status and its truthful end (issue 3, items 5 and 6).
+"""Runs: one execution of a task, its status and its truthful end.
 
 Life of a run::
 
@@ -37,7 +37,7 @@ from imageferry.store.status import (
 
 __all__ = ["INTERRUPTED", "RunService", "recount"]
 
-#: The note an interrupted run carries (issue 3, item 6: "marks interrupted runs").
+#: The note a run carries when a restart found it active and ended it.
 INTERRUPTED = "interrupted by restart"
 
 _ACTIVE = [s.value for s in ACTIVE_RUN_STATUSES]

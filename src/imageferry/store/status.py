@@ -1,4 +1,4 @@
-"""Status vocabularies of tasks, runs and per-image results (issue 3, item 5).
+"""Status vocabularies of tasks, runs and per-image results.
 
 Run statuses are the reference's (Data Transfer Hub shows STARTING,
 IN_PROGRESS, DONE, STOPPING, STOPPED, ERROR), but truthful: a run with failed
@@ -70,14 +70,14 @@ class Trigger(StrEnum):
 
 
 class ScheduleType(StrEnum):
-    """Issue 3, item 6: ONE_TIME, FIXED_RATE (the reference's daily run) and CRON."""
+    """How a task is scheduled: ONE_TIME, FIXED_RATE (the reference's daily run) or CRON."""
 
     ONE_TIME = "ONE_TIME"
     FIXED_RATE = "FIXED_RATE"
     CRON = "CRON"
 
 
-#: A run in one of these holds the task: no second run may start (issue 3, item 6).
+#: A run in one of these holds the task: no second run may start.
 ACTIVE_RUN_STATUSES: frozenset[RunStatus] = frozenset(
     {RunStatus.STARTING, RunStatus.IN_PROGRESS, RunStatus.STOPPING}
 )

@@ -1,7 +1,7 @@
 """Tasks: create, read, list with paging and status filter, update, delete, schedule.
 
 A task holds its parameters exactly as the user gave them (the reference's
-parameter table, issue 3 item 1), with credential *names* only. Clone is
+parameter table), with credential *names* only. Clone is
 ``create_task(old.parameters | overrides)`` at the caller.
 """
 
@@ -160,7 +160,7 @@ class TaskService(StoreBase):
             session.delete(row)
 
     def due_tasks(self, now: datetime, *, limit: int = 100) -> list[TaskRecord]:
-        """Tasks whose ``next_run_at`` has come, earliest first (issue 3, item 6)."""
+        """Tasks whose ``next_run_at`` has come, earliest first."""
         with self._read() as session:
             rows = session.scalars(
                 select(models.Task)

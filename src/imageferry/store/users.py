@@ -1,4 +1,4 @@
-"""Console users and API tokens (issue 4, item 7).
+"""Console users and API tokens.
 
 Passwords are kept as salted scrypt hashes, API tokens as SHA-256 hashes;
 the plaintext of a token exists once, in the :class:`NewApiToken` returned

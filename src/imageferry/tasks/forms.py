@@ -1,6 +1,6 @@
 """The forms task parameters arrive in, all turned into plain ``{name: value}`` maps.
 
-Accepted (issue 3, item 1):
+Accepted:
 
 * ``--param K=V`` pairs: :func:`parse_param_pairs`.
 * The AWS CLI form, pasted verbatim: ``--parameters ParameterKey=K,ParameterValue=V``

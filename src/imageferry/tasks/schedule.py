@@ -1,4 +1,4 @@
-"""When a task runs next: ONE_TIME, FIXED_RATE and CRON (issue 3, item 6).
+"""When a task runs next: ONE_TIME, FIXED_RATE and CRON.
 
 The reference has one fixed ``rate(1 day)`` EventBridge rule; we keep that as
 the default and add custom rates and cron. Times are timezone-aware UTC.

@@ -4,7 +4,7 @@ Pure logic with the registry I/O injected through :class:`SourceLister`, so
 the planner (``ferry task plan``) and the runner share it and unit tests drive
 it with a fake.
 
-Rules (issue 3, "What to copy"), and where they differ from the reference:
+Rules, and where they differ from the reference:
 
 * ``srcList=ALL``: every repository (ECR DescribeRepositories, or the
   registry's ``_catalog`` for ``srcRegistry``) and every tag; the lister must

@@ -3,11 +3,13 @@
 ``ferry`` invokes the real command group in-process (typer's CliRunner) with
 ``FERRY_DATA_DIR`` under tmp_path; ``ferry_process`` starts the installed
 ``ferry`` executable, for what needs a second process (stop from another
-terminal, Ctrl-C).
+terminal, Ctrl-C); ``server`` is a running console with its own data
+directory and an API token, for ``--server``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -16,12 +18,19 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
+from fixtures.browser import LiveConsole
+from imageferry.cli.main import new_app
 from imageferry.cli.task import app as task_app
+from imageferry.runtime import Runtime
+from imageferry.settings import Settings
+from imageferry.store import Store
+from imageferry.web import create_app
 from stand_ins.registry import LocalRegistry
 
 FERRY = str(Path(sys.executable).with_name("ferry"))
@@ -31,13 +40,8 @@ Ferry = Callable[..., Result]
 
 def root_app() -> typer.Typer:
     """``ferry`` with only the task group, as ``imageferry.cli.main`` registers it."""
-    root = typer.Typer()
+    root = new_app()
     root.add_typer(task_app, name="task")
-
-    @root.callback()
-    def _root() -> None:
-        """ferry"""
-
     return root
 
 
@@ -138,3 +142,47 @@ def ferry_process(ferry_env: dict[str, str]) -> Iterator[Callable[..., subproces
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+class Server:
+    """A running console (the real app over its own embedded runtime) on a loopback port."""
+
+    def __init__(self, url: str, token: str, store: Store) -> None:
+        self.url = url
+        self.token = token
+        #: The server's own store, to record results fast and read what it keeps.
+        self.store = store
+
+    def api(self, path: str) -> Any:
+        response = httpx.get(self.url + path, headers=self._auth(), timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def create_task(self, parameters: Mapping[str, str], name: str) -> str:
+        """A task made through the server's API, not the CLI; returns its id."""
+        body = {"parameters": dict(parameters), "name": name}
+        response = httpx.post(self.url + "/api/tasks", json=body, headers=self._auth(), timeout=30)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    settings = Settings(data_dir=tmp_path / "server", admin_password="server admin password")
+    runtime = Runtime(settings, retry_delay=0.1)
+    try:
+        app = create_app(
+            settings,
+            service=runtime.service,
+            accounts=runtime.store,
+            secret_store=runtime.secrets,
+            out=io.StringIO(),
+        )
+        token = runtime.store.create_api_token("admin", "cli-tests").plaintext
+        with LiveConsole(app) as live:
+            yield Server(live.url, token, runtime.store)
+    finally:
+        runtime.stop()

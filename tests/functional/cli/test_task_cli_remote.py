@@ -7,60 +7,18 @@ directory stays empty, which shows that every command went to the server.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from fixtures.browser import LiveConsole
-from functional.cli.conftest import output, param_args, task_parameters
+from functional.cli.conftest import Server, output, param_args, task_parameters
 from functional.cli.throttle import ThrottledProxy
-from imageferry.runtime import Runtime
-from imageferry.settings import Settings
-from imageferry.store import ImageStatus, Store
+from imageferry.store import ImageStatus
 from imageferry.store.results import ImageUnit
-from imageferry.web import create_app
 from stand_ins.images import push_image, push_large_image
 from stand_ins.skopeo import inspect_digest
-
-
-class Server:
-    def __init__(self, url: str, token: str, store: Store) -> None:
-        self.url = url
-        self.token = token
-        #: The server's own store, to record results fast and read what it keeps.
-        self.store = store
-
-    def api(self, path: str) -> Any:
-        response = httpx.get(
-            self.url + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
-        )
-        response.raise_for_status()
-        return response.json()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    settings = Settings(data_dir=tmp_path / "server", admin_password="server admin password")
-    runtime = Runtime(settings, retry_delay=0.1)
-    try:
-        app = create_app(
-            settings,
-            service=runtime.service,
-            accounts=runtime.store,
-            secret_store=runtime.secrets,
-            out=io.StringIO(),
-        )
-        token = runtime.store.create_api_token("admin", "cli-tests").plaintext
-        with LiveConsole(app) as live:
-            yield Server(live.url, token, runtime.store)
-    finally:
-        runtime.stop()
 
 
 @pytest.fixture

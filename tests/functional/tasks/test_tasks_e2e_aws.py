@@ -1,6 +1,6 @@
 """Alarms (SMTP and SNS), Secrets Manager credentials, blank account ids via
-STS, and immutable-tag conflicts, end to end (issue 3, items 3, 4 and 8;
-REFERENCE.md defect 7: a run with failed images says so)."""
+STS, and immutable-tag conflicts, end to end (REFERENCE.md defect 7: a run
+with failed images says so)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A full task life on the PostgreSQL store (shared deployments, issue 3 item 5)."""
+"""A full task life on the PostgreSQL store (shared deployments)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Runs of a task over time: incremental re-runs, no overlap, stop, restart,
-schedules and per-image retries (issue 3, items 5-6; REFERENCE.md defects 3,
-7, 8 and 9)."""
+schedules and per-image retries (REFERENCE.md defects 3, 7, 8 and 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The ``ferry task`` modules export what they name, and the group is registered."""
+"""The ``ferry task`` modules and the option wiring export what they name, and the
+group has its commands."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ MODULES = [
     "imageferry.cli.task_follow",
     "imageferry.cli.task_view",
     "imageferry.cli.remote",
+    "imageferry.cli.usage",
+    "imageferry.cli.main",
 ]
 
 
@@ -23,7 +26,7 @@ def test_every_exported_name_exists(name: str) -> None:
     assert not missing
 
 
-def test_every_command_of_issue_3_item_9_exists() -> None:
+def test_every_task_command_exists() -> None:
     from imageferry.cli.task import app
 
     names = {command.name for command in app.registered_commands}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from imageferry.cli.task import collect_parameters
@@ -10,6 +11,7 @@ from imageferry.cli.task_view import (
     render_table,
     run_result_json,
     show_json,
+    show_text,
     source_label,
     task_row_json,
 )
@@ -155,3 +157,16 @@ def test_collect_parameters_merges_forms_in_order() -> None:
         [], "-", [], None, stdin_text=lambda: "--parameters ParameterKey=a,ParameterValue=x\\,y"
     )
     assert from_stdin == {"a": "x,y"}
+
+
+def test_show_text_lists_the_parameters_that_have_a_value_and_names_the_blank_ones() -> None:
+    task = _task(sourceType="Public", srcRegion="", srcImageList="app:1", alarmEmail="")
+    text = show_text(replace(task, next_run_at=T1), [], [])
+    lines = text.splitlines()
+    assert "  sourceType   = Public" in lines
+    assert "  srcImageList = app:1" in lines
+    assert "  blank: srcRegion, alarmEmail" in lines
+    assert not any(line.rstrip() != line for line in lines)  # no "key = " with nothing after
+    assert "  next run:    2025-01-02 03:05:00 UTC" in lines
+    assert "  created:     2025-01-02 03:04:05 UTC" in lines
+    assert lines[-1] == "Runs: none yet (`ferry task run t-1`)"

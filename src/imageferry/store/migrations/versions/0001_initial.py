@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("task_id", "number", name="uq_runs_task_number"),
     )
     op.create_index("ix_runs_task_id", "runs", ["task_id"])
-    # At most one active run per task, enforced by the database (issue 3, item 6).
+    # At most one active run per task, enforced by the database.
     op.create_index(
         "uq_runs_one_active_per_task",
         "runs",
