@@ -211,6 +211,14 @@ class FaultyProxy(Service):
             return int(size * self._random.uniform(0.05, 0.95))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle_one(request)
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            # The client went away (it may have given up on a slow answer): so do we.
+            _cut(request)
+            return web.Response()
+
+    async def _handle_one(self, request: web.Request) -> web.StreamResponse:
         has_body = request.can_read_body
         kind, at = self._choose(request.method, request.path, has_body)
         if kind == "503":

@@ -145,8 +145,11 @@ class ImageCopy:
         self.events: ProgressSink = events or NullSink()
         self._transferred = 0
         self._reused = 0
+        self._retries = 0
         self._image_slots = asyncio.Semaphore(limits.max_blobs)
-        self._streamer = BlobStreamer(source, destination, limits.blob_attempts, limits.retry_delay)
+        self._streamer = BlobStreamer(
+            source, destination, limits.blob_attempts, limits.retry_delay, self._count_retry
+        )
 
     # -- public -------------------------------------------------------------
 
@@ -185,6 +188,7 @@ class ImageCopy:
             seconds=time.monotonic() - started,
             error=error,
             notes=notes,
+            retries=self._retries,
             exception=failure,
         )
         self.events.image_finished(self.key, result)
@@ -423,6 +427,10 @@ class ImageCopy:
     async def _upload(self, blob: Descriptor) -> int:
         async with self.limits.blob_slots:
             return await self._streamer.stream(blob, self._progress)
+
+    def _count_retry(self, message: str) -> None:
+        del message  # the pipeline logs it
+        self._retries += 1
 
     def _progress(self, n: int) -> None:
         self.events.bytes_transferred(self.key, n)

@@ -10,8 +10,8 @@ is checked with skopeo logged in as ``AWS:<token>``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from stand_ins.ecr import EcrStandIn
 
 TARGET = EcrRegistry(ECR_ACCOUNT, ECR_REGION)
 BATCH = "BatchCheckLayerAvailability"
-FERRY = Path(os.environ.get("VIRTUAL_ENV", "/work/venv")) / "bin" / "ferry"
+FERRY = Path(sys.executable).parent / "ferry"
 
 
 @pytest.fixture
