@@ -127,9 +127,26 @@ async def test_ten_percent_of_requests_faulted_on_both_sides(
 
     copied = [r for r in results if r[1] == "copied"]
     failed = [r for r in results if r[1] == "failed"]
-    print(src_proxy.injected, dst_proxy.injected, stats.retries)
     assert len(copied) + len(failed) == len(fleet) >= 48
     # At least 99.5 % of the images arrive on the first run: with 48, every one.
     assert len(copied) >= 0.995 * len(fleet), "\n".join(str(f) for f in failed)
     assert sum(src_proxy.injected.values()) > 0 and sum(dst_proxy.injected.values()) > 0
     assert assert_nothing_wrong_is_tagged(src_registry, dst_registry, fleet) == len(copied)
+
+
+async def test_thirty_percent_of_requests_faulted_nothing_wrong_is_tagged(
+    src_registry: LocalRegistry, dst_registry: LocalRegistry, fleet: list[str]
+) -> None:
+    stats = RegistryStats()
+    src_proxy, dst_proxy = _proxies(src_registry, dst_registry, 0.30, "thirty")
+    with src_proxy, dst_proxy:
+        results = await _copy(src_proxy, dst_proxy, fleet, stats)
+
+    copied = [r for r in results if r[1] == "copied"]
+    failed = [r for r in results if r[1] == "failed"]
+    assert len(copied) + len(failed) == len(fleet)
+    assert all(error for *_, error in failed)
+    # A tag can outlive a failed image only when the tag itself arrived and its
+    # answer was lost: it then names the right image, which the check proves.
+    assert assert_nothing_wrong_is_tagged(src_registry, dst_registry, fleet) >= len(copied)
+    assert sum(dst_proxy.injected.values()) > 0.2 * sum(dst_proxy.requests.values())
