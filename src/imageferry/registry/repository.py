@@ -28,7 +28,7 @@ from imageferry.manifest import MANIFEST_ACCEPT, OCI_INDEX, Descriptor, RawManif
 from imageferry.registry.auth import pull_scope, push_scope
 from imageferry.registry.pagination import next_link, paginate
 from imageferry.registry.transport import REDIRECTS, Response, Transport
-from imageferry.registry.upload import ResumableUpload
+from imageferry.registry.upload import PART_SIZE, ResumableUpload
 
 if TYPE_CHECKING:
     import aiohttp
@@ -68,7 +68,8 @@ class Repository:
 
     ``chunk_size`` forces chunked uploads (PATCH with ``Content-Range``) in
     parts of that many bytes; otherwise blobs go up in one streamed PUT
-    unless the registry asks for chunks (``OCI-Chunk-Min-Length``).
+    unless the registry asks for chunks (``OCI-Chunk-Min-Length``), or they
+    are larger than ``part_size`` and resumable (:mod:`~imageferry.registry.upload`).
     """
 
     def __init__(
@@ -78,8 +79,10 @@ class Repository:
         repository: str,
         *,
         chunk_size: int | None = None,
+        part_size: int = PART_SIZE,
     ) -> None:
         self._transport = transport
+        self._part_size = part_size
         self._registry = registry
         self._repository = repository
         self._path = transport.config.repository_path(registry, repository)
@@ -292,7 +295,9 @@ class Repository:
                 await self._upload_chunked(location, descriptor, counted, chunk_size, what)
             elif isinstance(chunks, ResumableChunks):
                 scopes = (push_scope(self._path),)
-                resumable = ResumableUpload(self._transport, self._registry, scopes, what, location)
+                resumable = ResumableUpload(
+                    self._transport, self._registry, scopes, what, location, self._part_size
+                )
                 await resumable.send(descriptor, chunks)
             else:
                 await self._transport.request(
