@@ -6,7 +6,7 @@ import pytest
 from aiohttp import web
 
 from imageferry.digest import Digest
-from imageferry.errors import TransportError
+from imageferry.errors import ResponseError, TransportError
 from imageferry.manifest import Descriptor
 from imageferry.registry.repository import Repository
 from imageferry.registry.transport import Transport
@@ -158,3 +158,63 @@ async def test_busy_answer_to_a_streamed_put_sends_it_again_in_the_same_session(
     assert [s.method for s in fake.seen] == ["POST", "PUT", "GET", "PUT"]
     assert chunks.rewinds == [0]
     assert fake.seen[-1].body == BLOB
+
+
+# -- ranged reads: the source side of a resumption ------------------------------------
+
+
+async def _read_from(transport: Transport, fake: FakeServer, offset: int) -> bytes:
+    async with _repo(transport, fake).open_blob_at(BLOB_DESC, offset) as chunks:
+        return b"".join([piece async for piece in chunks])
+
+
+async def test_ranged_read_asks_from_the_offset_on(fake: FakeServer, transport: Transport) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            status=206,
+            body=BLOB[700:],
+            headers={"Content-Range": f"bytes 700-{len(BLOB) - 1}/{len(BLOB)}"},
+        )
+
+    fake.handler = handler
+    assert await _read_from(transport, fake, 700) == BLOB[700:]
+    assert fake.seen[0].headers["Range"] == "bytes=700-"
+
+
+async def test_registry_ignoring_the_range_has_the_start_skipped(
+    fake: FakeServer, transport: Transport
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=BLOB)
+
+    fake.handler = handler
+    assert await _read_from(transport, fake, 700) == BLOB[700:]
+
+
+async def test_a_partial_answer_for_another_range_is_refused(
+    fake: FakeServer, transport: Transport
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=206, body=BLOB, headers={"Content-Range": "bytes 0-1023/1024"})
+
+    fake.handler = handler
+    with pytest.raises(ResponseError, match="another range"):
+        await _read_from(transport, fake, 700)
+
+
+async def test_the_range_follows_a_redirect_to_storage(
+    fake: FakeServer, transport: Transport
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/storage/"):
+            start = int(request.headers["Range"].removeprefix("bytes=").rstrip("-"))
+            return web.Response(
+                status=206,
+                body=BLOB[start:],
+                headers={"Content-Range": f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}"},
+            )
+        return web.Response(status=307, headers={"Location": "/storage/blob?sig=abc"})
+
+    fake.handler = handler
+    assert await _read_from(transport, fake, 100) == BLOB[100:]
+    assert fake.seen[-1].headers["Range"] == "bytes=100-"
