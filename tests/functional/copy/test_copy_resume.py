@@ -75,12 +75,13 @@ async def test_source_stream_reset_at_sixty_percent_continues_from_there(
         src.script(ScriptedFault("reset-body", _is_layer(digest, "GET"), at=BREAK_AT))  # type: ignore[arg-type]
         _, retries, peak = await _copy(src, dst)
 
-    print(f"to the destination: {dst.bytes_in} bytes; from the source: {src.bytes_out} bytes")
+    print(f"sent {dst.bytes_in} B; read {src.bytes_out} B; peak {peak} B")
     assert src.injected["reset-body"] == 1
     assert retries == 1
-    # The source was read once in all; the destination got each byte once.
-    assert src.bytes_out <= GIB + (1 << 20)
+    # The source was read once in all, the destination got each byte once.
+    assert src.bytes_out < 1.1 * GIB  # (a restart reads 1.6 GiB; the socket reads ahead)
     assert dst.bytes_in <= 1.5 * GIB
+    assert dst.bytes_in < GIB + (1 << 20)  # the layer and its config, once
     assert peak < 64 << 20, f"peak Python allocation {peak} bytes"
     _assert_arrived(dst_registry, pushed)
 
@@ -108,7 +109,7 @@ async def test_upload_dropped_at_sixty_percent_resumes_at_the_registrys_offset(
         dst.script(ScriptedFault("drop-upload", patch_at_break, at=BREAK_AT % PART_SIZE))
         _, retries, peak = await _copy(src, dst)
 
-    print(f"to the destination: {dst.bytes_in} bytes; from the source: {src.bytes_out} bytes")
+    print(f"sent {dst.bytes_in} B; read {src.bytes_out} B; peak {peak} B")
     assert dst.injected["drop-upload"] == 1
     assert retries == 1
     assert dst.bytes_in <= 1.5 * GIB
