@@ -178,6 +178,11 @@ class FaultyProxy(Service):
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()
+        # Connections a client kept alive still have a handler waiting: end them here.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     # -- one request ------------------------------------------------------------
 
