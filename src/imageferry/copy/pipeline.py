@@ -52,38 +52,25 @@ RETRYABLE: tuple[type[BaseException], ...] = (TransportError, ServerError, TooMa
 _RESUMES = 8
 
 
-class _Progress:
-    """Counts bytes passed through and reports them to a callback."""
-
-    __slots__ = ("callback", "count")
-
-    def __init__(self, callback: Callable[[int], None]) -> None:
-        self.callback = callback
-        self.count = 0
-
-    def add(self, n: int) -> None:
-        self.count += n
-        self.callback(n)
-
-
 class BlobReader:
     """One blob from a source, verified and resumable (a ``ResumableChunks``).
 
-    ``on_resume(message)`` hears of every resumption. ``failure`` keeps a
-    verification error it raised: a destination may wrap what its read
-    raised, and the caller wants the verification error itself.
+    ``on_bytes(n)`` sees each read (negative for a rewind), ``on_resume(message)``
+    every resumption. ``failure`` keeps a verification error it raised: a
+    destination may wrap what its read raised, and the caller wants the
+    verification error itself.
     """
 
     def __init__(
         self,
         source: ImageSource,
         descriptor: Descriptor,
-        progress: _Progress,
+        on_bytes: Callable[[int], None],
         on_resume: Callable[[str], None],
     ) -> None:
         self._source = source
         self._descriptor = descriptor
-        self._progress = progress
+        self._on_bytes = on_bytes
         self._on_resume = on_resume
         self._verifier = Verifier(descriptor.digest, descriptor.size)
         #: Bytes handed out (and hashed); ``_pending`` comes next, not yet hashed.
@@ -95,6 +82,11 @@ class BlobReader:
         self._resumes = 0
         self._ended = False
         self.failure: VerificationError | None = None
+
+    @property
+    def position(self) -> int:
+        """Bytes read so far, less those rewound."""
+        return self._position
 
     # -- ResumableChunks -----------------------------------------------------------
 
@@ -119,7 +111,7 @@ class BlobReader:
         piece, self._pending = piece[:limit], piece[limit:]
         self._check(lambda: self._verifier.update(piece))
         self._position += len(piece)
-        self._progress.add(len(piece))
+        self._on_bytes(len(piece))
         return piece
 
     def mark(self) -> None:
@@ -134,7 +126,7 @@ class BlobReader:
         if marked and not isinstance(self._source, RangedSource):
             return False
         await self.aclose()
-        self._progress.add(marked - self._position)
+        self._on_bytes(marked - self._position)
         self._verifier, self._position, self._pending = verifier.copy(), marked, b""
         self._ended = False
         self._on_resume(f"upload resumed at byte {offset}")
@@ -177,7 +169,9 @@ class BlobReader:
             except Exception as e:
                 error = await self._release(e)
                 if not isinstance(error, RETRYABLE) or not self._may_resume():
-                    raise error from None if error is e else error.__cause__
+                    if error is e:
+                        raise
+                    raise error from e
                 why = str(error)
             else:
                 if piece:
@@ -231,15 +225,14 @@ class BlobStreamer:
     async def stream(self, descriptor: Descriptor, on_bytes: Callable[[int], None]) -> int:
         """Copy one blob; return the bytes sent. ``on_bytes`` sees progress (rewound on retry)."""
         for attempt in range(1, self.attempts + 1):
-            progress = _Progress(on_bytes)
-            reader = BlobReader(self.source, descriptor, progress, self._retried(descriptor))
+            reader = BlobReader(self.source, descriptor, on_bytes, self._retried(descriptor))
             try:
                 await self.destination.put_blob(descriptor, reader)
-                return progress.count
+                return reader.position
             except Exception as e:
                 error: Exception = reader.failure or e
-                if progress.count:
-                    on_bytes(-progress.count)
+                if reader.position:
+                    on_bytes(-reader.position)
                 if not isinstance(error, (*RETRYABLE, VerificationError)):
                     raise
                 if attempt == self.attempts:

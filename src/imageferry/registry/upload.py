@@ -61,29 +61,37 @@ def held_bytes(range_header: str) -> int | None:
 
 
 class _Part:
-    """The next ``length`` bytes of the chunks, as a request body.
+    """Bytes ``offset`` to ``offset + length`` of the blob, as a request body.
 
     ``error`` keeps what the chunks raised: a failure of the source (or a
     digest mismatch) is not a reason to ask the registry where it stands.
-    ``final`` reads on to the end, so that the digest is checked before the
-    request carrying the last byte completes.
+    The final part reads on to the end, so that the digest is checked before
+    the request carrying the last byte completes.
     """
 
-    def __init__(self, chunks: ResumableChunks, length: int, *, final: bool) -> None:
+    def __init__(
+        self, chunks: ResumableChunks, descriptor: Descriptor, offset: int, length: int
+    ) -> None:
         self._chunks = chunks
-        self._length = length
-        self._final = final
+        self._descriptor = descriptor
+        self._end = offset + length
+        self.offset = offset
+        self.length = length
+        self.final = self._end == descriptor.size
         self.error: BaseException | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            left = self._length
-            while left:
-                piece = await self._chunks.read(left)
-                left -= len(piece)
+            at = self.offset
+            while at < self._end:
+                piece = await self._chunks.read(self._end - at)
+                if not piece:
+                    raise SizeMismatch(str(self._descriptor.digest), self._descriptor.size, at)
+                at += len(piece)
                 yield piece
-            if self._final and (extra := await self._chunks.read(1)):
-                raise SizeMismatch("blob", self._length, self._length + len(extra))
+            if self.final and (extra := await self._chunks.read(1)):
+                size = self._descriptor.size
+                raise SizeMismatch(str(self._descriptor.digest), size, size + len(extra))
         except Exception as e:
             self.error = e
             raise
@@ -105,13 +113,12 @@ class ResumableUpload:
         offset = resumes = 0
         while True:
             length = min(self.part_size, descriptor.size - offset)
-            final = offset + length == descriptor.size
-            part = _Part(chunks, length, final=final)
+            part = _Part(chunks, descriptor, offset, length)
             try:
-                if final:
-                    await self._close(descriptor, part, length)
+                if part.final:
+                    await self._close(descriptor, part)
                     return
-                response = await self._patch(part, offset, length)
+                response = await self._patch(part)
             except _BROKEN as e:
                 if part.error is not None or resumes == _RESUMES:
                     raise
@@ -130,7 +137,7 @@ class ResumableUpload:
             offset += length
             chunks.mark()
 
-    async def _patch(self, part: _Part, offset: int, length: int) -> Response:
+    async def _patch(self, part: _Part) -> Response:
         return await self.transport.request(
             self.registry,
             "PATCH",
@@ -139,15 +146,15 @@ class ResumableUpload:
             scopes=self.scopes,
             headers={
                 "Content-Type": _OCTET,
-                "Content-Range": f"{offset}-{offset + length - 1}",
-                "Content-Length": str(length),
+                "Content-Range": f"{part.offset}-{part.offset + part.length - 1}",
+                "Content-Length": str(part.length),
             },
             body=part.__aiter__(),
             ok=(202,),
             retry=False,
         )
 
-    async def _close(self, descriptor: Descriptor, part: _Part, length: int) -> None:
+    async def _close(self, descriptor: Descriptor, part: _Part) -> None:
         separator = "&" if "?" in self.location else "?"
         digest = quote(str(descriptor.digest), safe="")
         await self.transport.request(
@@ -156,7 +163,7 @@ class ResumableUpload:
             f"{self.location}{separator}digest={digest}",
             what=self.what,
             scopes=self.scopes,
-            headers={"Content-Type": _OCTET, "Content-Length": str(length)},
+            headers={"Content-Type": _OCTET, "Content-Length": str(part.length)},
             body=part.__aiter__(),
             ok=(201,),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imageferry.copy.pipeline import BlobReader, _Progress
+from imageferry.copy.pipeline import BlobReader
 from imageferry.digest import Digest
 from imageferry.errors import DigestMismatch
 from imageferry.manifest import Descriptor
@@ -16,9 +16,7 @@ DESCRIPTOR = Descriptor("application/octet-stream", Digest.of(DATA), len(DATA))
 
 def reader(registry: FakeRegistry, notes: list[str], counted: list[int]) -> BlobReader:
     registry.add_blob("app", DATA)
-    return BlobReader(
-        registry.repository("app"), DESCRIPTOR, _Progress(counted.append), notes.append
-    )
+    return BlobReader(registry.repository("app"), DESCRIPTOR, counted.append, notes.append)
 
 
 async def take(blob: BlobReader, n: int) -> bytes:

@@ -6,7 +6,7 @@ import pytest
 from aiohttp import web
 
 from imageferry.digest import Digest
-from imageferry.errors import ResponseError, TransportError
+from imageferry.errors import ResponseError, SizeMismatch, TransportError
 from imageferry.manifest import Descriptor
 from imageferry.registry.repository import Repository
 from imageferry.registry.transport import Transport
@@ -218,3 +218,19 @@ async def test_the_range_follows_a_redirect_to_storage(
     fake.handler = handler
     assert await _read_from(transport, fake, 100) == BLOB[100:]
     assert fake.seen[-1].headers["Range"] == "bytes=100-"
+
+
+async def test_chunks_ending_early_are_a_size_mismatch_not_a_hang(
+    fake: FakeServer, transport: Transport
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            return web.Response(status=202, headers={"Location": "/upload/u"})
+        if request.method == "PATCH":
+            return web.Response(status=202, headers={"Location": "/upload/u"})
+        return web.Response(status=204)
+
+    fake.handler = handler
+    with pytest.raises(SizeMismatch):
+        await _repo(transport, fake).put_blob(BLOB_DESC, MemoryChunks(BLOB[:500]))
+    assert fake.seen[-1].method == "DELETE"
