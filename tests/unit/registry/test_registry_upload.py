@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from aiohttp import web
 
@@ -115,25 +117,36 @@ async def test_dropped_part_resumes_where_the_registry_stands(
     assert fake.seen[-1].body == BLOB[900:]
 
 
-async def test_registry_refusing_to_say_where_it_stands_leaves_a_restart(
-    fake: FakeServer, transport: Transport
-) -> None:
+def upload_session(fake: FakeServer, **answers: Callable[[web.Request], web.Response]) -> None:
+    """POST opens ``/upload/u``, DELETE cancels it, other methods answer as ``answers`` say."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
         if request.method == "POST":
             return web.Response(status=202, headers={"Location": "/upload/u"})
-        if request.method == "PATCH":
-            assert request.transport is not None
-            request.transport.abort()
-            return web.Response(status=500)
-        if request.method == "GET":
-            # distribution 2.8, after a PATCH that broke part-way.
-            return web.json_response(
-                {"errors": [{"code": "BLOB_UPLOAD_INVALID", "message": "blob upload invalid"}]},
-                status=404,
-            )
-        return web.Response(status=204)
+        if request.method == "DELETE":
+            return web.Response(status=204)
+        return answers[request.method](request)
 
     fake.handler = handler
+
+
+def dropped(request: web.Request) -> web.Response:
+    assert request.transport is not None
+    request.transport.abort()
+    return web.Response(status=500)
+
+
+def taken(request: web.Request) -> web.Response:
+    return web.Response(status=202, headers={"Location": "/upload/u"})
+
+
+async def test_registry_refusing_to_say_where_it_stands_leaves_a_restart(
+    fake: FakeServer, transport: Transport
+) -> None:
+    # distribution 2.8, after a PATCH that broke part-way.
+    invalid = {"errors": [{"code": "BLOB_UPLOAD_INVALID", "message": "blob upload invalid"}]}
+    upload_session(fake, PATCH=dropped, GET=lambda _: web.json_response(invalid, status=404))
+
     with pytest.raises(TransportError):
         await _repo(transport, fake).put_blob(BLOB_DESC, MemoryChunks(BLOB))
     assert [s.method for s in fake.seen] == ["POST", "PATCH", "GET", "DELETE"]
@@ -142,22 +155,27 @@ async def test_registry_refusing_to_say_where_it_stands_leaves_a_restart(
 async def test_busy_answer_to_a_streamed_put_sends_it_again_in_the_same_session(
     fake: FakeServer, transport: Transport
 ) -> None:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        if request.method == "POST":
-            return web.Response(status=202, headers={"Location": "/upload/u"})
-        if request.method == "GET":
-            return web.Response(status=204, headers={"Range": "0-0"})
-        if len(fake.requests("PUT")) == 1:
-            return web.Response(status=503)
-        return web.Response(status=201)
-
-    fake.handler = handler
+    puts = iter([web.Response(status=503), web.Response(status=201)])
+    upload_session(
+        fake,
+        GET=lambda _: web.Response(status=204, headers={"Range": "0-0"}),
+        PUT=lambda _: next(puts),
+    )
     chunks = MemoryChunks(BLOB)
     await _repo(transport, fake, part_size=4096).put_blob(BLOB_DESC, chunks)
 
     assert [s.method for s in fake.seen] == ["POST", "PUT", "GET", "PUT"]
     assert chunks.rewinds == [0]
     assert fake.seen[-1].body == BLOB
+
+
+async def test_chunks_ending_early_are_a_size_mismatch_not_a_hang(
+    fake: FakeServer, transport: Transport
+) -> None:
+    upload_session(fake, PATCH=taken)
+    with pytest.raises(SizeMismatch):
+        await _repo(transport, fake).put_blob(BLOB_DESC, MemoryChunks(BLOB[:500]))
+    assert fake.seen[-1].method == "DELETE"
 
 
 # -- ranged reads: the source side of a resumption ------------------------------------
@@ -218,19 +236,3 @@ async def test_the_range_follows_a_redirect_to_storage(
     fake.handler = handler
     assert await _read_from(transport, fake, 100) == BLOB[100:]
     assert fake.seen[-1].headers["Range"] == "bytes=100-"
-
-
-async def test_chunks_ending_early_are_a_size_mismatch_not_a_hang(
-    fake: FakeServer, transport: Transport
-) -> None:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        if request.method == "POST":
-            return web.Response(status=202, headers={"Location": "/upload/u"})
-        if request.method == "PATCH":
-            return web.Response(status=202, headers={"Location": "/upload/u"})
-        return web.Response(status=204)
-
-    fake.handler = handler
-    with pytest.raises(SizeMismatch):
-        await _repo(transport, fake).put_blob(BLOB_DESC, MemoryChunks(BLOB[:500]))
-    assert fake.seen[-1].method == "DELETE"
