@@ -236,3 +236,13 @@ async def test_the_range_follows_a_redirect_to_storage(
     fake.handler = handler
     assert await _read_from(transport, fake, 100) == BLOB[100:]
     assert fake.seen[-1].headers["Range"] == "bytes=100-"
+
+
+async def test_an_empty_blob_is_one_put_without_a_body(
+    fake: FakeServer, transport: Transport
+) -> None:
+    upload_session(fake, PUT=lambda _: web.Response(status=201))
+    empty = Descriptor("application/octet-stream", Digest.of(b""), 0)
+    await _repo(transport, fake).put_blob(empty, MemoryChunks(b""))
+    assert [(s.method, s.body) for s in fake.seen] == [("POST", b""), ("PUT", b"")]
+    assert fake.seen[-1].headers["Content-Length"] == "0"
