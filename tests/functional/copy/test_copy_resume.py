@@ -120,3 +120,20 @@ async def test_upload_dropped_at_sixty_percent_resumes_at_the_registrys_offset(
     assert src.bytes_out < 1.25 * GIB
     assert peak < 64 << 20, f"peak Python allocation {peak} bytes"
     _assert_arrived(dst_registry, pushed)
+
+
+async def test_upload_the_registry_cannot_resume_starts_again_and_arrives(
+    dst_registry: LocalRegistry, src_registry: LocalRegistry
+) -> None:
+    size = 96 << 20  # two parts: a PATCH of 64 MiB, then the closing PUT with the rest
+    pushed = push_large_image(src_registry.url, "big", "v1", size)
+    # The drop reaches the registry: distribution 2.8 then holds part of a
+    # PATCH and refuses to say where the session stands.
+    with FaultyProxy(src_registry.url) as src, FaultyProxy(dst_registry.url) as dst:
+        dst.script(ScriptedFault("drop-upload", lambda m, _: m == "PATCH", at=size // 3))
+        _, retries, _ = await _copy(src, dst)
+
+    assert dst.injected["drop-upload"] == 1
+    assert retries == 1  # started again: one more fetch from the source
+    assert size + size // 3 <= dst.bytes_in < size + size // 3 + (1 << 20)
+    _assert_arrived(dst_registry, pushed)
