@@ -310,10 +310,8 @@ class FaultyProxy(Service):
         limit = at if at is not None else self._fraction(size)
         if not self.drops_reach_registry:
             taken = 0
-            async for piece in request.content.iter_chunked(_PIECE):
+            async for piece in self._request_body(request):
                 taken += len(piece)
-                with self._lock:
-                    self.bytes_in += len(piece)
                 if taken >= limit:
                     break
             _cut(request, reset=True)
