@@ -34,7 +34,7 @@ from imageferry.copy.pipeline import BlobStreamer
 from imageferry.copy.plan import CopyPlan, ImagePlan, PlatformNotFound, build_plan, select
 from imageferry.copy.pushes import ManifestPushes
 from imageferry.copy.result import ImageResult
-from imageferry.digest import Digest, Verifier
+from imageferry.digest import Digest
 from imageferry.errors import (
     ConfigError,
     CopyError,
@@ -337,13 +337,7 @@ class ImageCopy:
         """
         if config.size > _MAX_CONFIG:
             return
-        data = bytearray()
-        verifier = Verifier(config.digest, config.size)
-        async with self.source.open_blob(config) as chunks:
-            async for chunk in chunks:
-                verifier.update(chunk)
-                data += chunk
-        await self._blame(str(self.src), _async(verifier.verify))
+        data = await self._blame(str(self.src), self._streamer.fetch(config))
         try:
             platform = Platform.from_json(json.loads(data))
         except (ValueError, AttributeError):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
@@ -224,10 +224,34 @@ class BlobStreamer:
 
     async def stream(self, descriptor: Descriptor, on_bytes: Callable[[int], None]) -> int:
         """Copy one blob; return the bytes sent. ``on_bytes`` sees progress (rewound on retry)."""
+
+        async def put(reader: BlobReader) -> None:
+            await self.destination.put_blob(descriptor, reader)
+
+        return await self._with_attempts(descriptor, on_bytes, put)
+
+    async def fetch(self, descriptor: Descriptor) -> bytes:
+        """A small blob's bytes (a config), verified, with the same resumption and retries."""
+        data = bytearray()
+
+        async def collect(reader: BlobReader) -> None:
+            data.clear()
+            async for piece in reader:
+                data.extend(piece)
+
+        await self._with_attempts(descriptor, lambda n: None, collect)
+        return bytes(data)
+
+    async def _with_attempts(
+        self,
+        descriptor: Descriptor,
+        on_bytes: Callable[[int], None],
+        consume: Callable[[BlobReader], Awaitable[None]],
+    ) -> int:
         for attempt in range(1, self.attempts + 1):
             reader = BlobReader(self.source, descriptor, on_bytes, self._retried(descriptor))
             try:
-                await self.destination.put_blob(descriptor, reader)
+                await consume(reader)
                 return reader.position
             except Exception as e:
                 error: Exception = reader.failure or e

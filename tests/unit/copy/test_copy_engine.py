@@ -618,3 +618,18 @@ async def test_two_sources_for_one_destination_tag_copy_neither(
         assert f"{SRC}/app:1.0, {SRC}/app:2.0" in r.error
     assert dst.tag("app", "prod") is None
     assert dst.tag("app", "3.0") == other
+
+
+async def test_config_read_for_a_platform_check_is_fetched_again_when_corrupted(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    config = b'{"os": "linux", "architecture": "arm64"}'
+    raw = store_image(src, "app", config, [b"layer"], tag="v1")
+    src.corrupt_reads[Digest.of(config)] = 1
+    wanted = CopyOptions(platforms=(Platform("linux", "arm64"),))
+
+    result = await engine(src, dst).copy(ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1"), wanted)
+
+    assert result.status == "copied", result.error
+    assert dst.tag("app", "v1") == raw
+    assert result.retries == 1
