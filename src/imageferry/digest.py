@@ -71,6 +71,13 @@ class Verifier:
         if self._hash is not None:
             self._hash.update(chunk)
 
+    def copy(self) -> Verifier:
+        """An independent verifier standing where this one stands (to go back to later)."""
+        twin = Verifier.__new__(Verifier)
+        twin.digest, twin.expected_size, twin.size = self.digest, self.expected_size, self.size
+        twin._hash = self._hash.copy() if self._hash is not None else None
+        return twin
+
     def verify(self) -> None:
         if self.expected_size is not None and self.size != self.expected_size:
             raise SizeMismatch(str(self.digest), self.expected_size, self.size)

@@ -9,21 +9,50 @@ distribution API. Call order on a destination, which the engine keeps:
 2. then the image manifest, pushed by digest;
 3. for an index, every child manifest by digest, then the index by digest;
 4. the tag last, so no tag ever points at something incomplete.
+
+The chunks the engine hands to :meth:`ImageDestination.put_blob` may also be
+:class:`ResumableChunks`: a destination that can resume a broken upload asks
+them to go back to where the registry says the upload stands.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from imageferry.digest import Digest
 from imageferry.manifest import Descriptor, RawManifest
 
-__all__ = ["BlobStream", "ImageDestination", "ImageSource"]
+__all__ = ["BlobStream", "ImageDestination", "ImageSource", "ResumableChunks"]
 
 #: An open blob: an async iterator of byte chunks, closed when the context exits.
 BlobStream = AbstractAsyncContextManager[AsyncIterator[bytes]]
+
+
+@runtime_checkable
+class ResumableChunks(Protocol):
+    """A blob's verified chunks that can go back to an earlier offset.
+
+    Call order: :meth:`read` (or iterate) from the start; :meth:`mark` each
+    time the registry has acknowledged every byte read so far; after a broken
+    request, :meth:`rewind` to the offset the registry reports holding, which
+    lies between the last mark and what was read. Reading on continues from
+    there, and the digest check at the end still covers every byte.
+    """
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def __anext__(self) -> bytes: ...
+
+    async def read(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes; ``b""`` at the end, once size and digest are verified."""
+
+    def mark(self) -> None:
+        """The destination holds every byte read so far."""
+
+    async def rewind(self, offset: int) -> bool:
+        """Continue from ``offset``; False when that is impossible (the upload must restart)."""
 
 
 class ImageSource(Protocol):

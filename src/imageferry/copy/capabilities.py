@@ -19,6 +19,11 @@ containers/image asks a destination what it supports before copying.
     :class:`~imageferry.errors.FerryError` when it cannot answer (permissions,
     throttling); the engine then falls back to one ``has_blob`` per blob, so
     the capability can only save requests, never fail a copy.
+
+``RangedSource``
+    Serves a blob from an offset on (distribution-spec "Fetch the blob",
+    ``Range: bytes=<start>-``, answered ``206 Partial Content``). A stream that
+    breaks after N bytes continues from N instead of starting again.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from imageferry.digest import Digest
+from imageferry.interfaces import BlobStream
+from imageferry.manifest import Descriptor
 
-__all__ = ["BlobBatchCheck"]
+__all__ = ["BlobBatchCheck", "RangedSource"]
 
 
 @runtime_checkable
@@ -48,3 +55,11 @@ class BlobBatchCheck(Protocol):
         A digest not in the answer is absent: the engine mounts or uploads it
         without asking again.
         """
+
+
+@runtime_checkable
+class RangedSource(Protocol):
+    """A source that can stream a blob from an offset on."""
+
+    def open_blob_at(self, descriptor: Descriptor, offset: int) -> BlobStream:
+        """The blob's bytes from ``offset`` to its end (the caller verifies them)."""

@@ -66,8 +66,9 @@ class CopyEngine:
     across all images of one :meth:`copy_many` call (and blob checks per image).
     The ledger lives as long as the engine and trusts what it learned, so make
     one engine per run (a scheduled task run, a CLI invocation), or pass a
-    fresh ``ledger``. ``blob_attempts`` bounds whole-blob restarts after a
-    broken stream; ``image_attempts`` whole-image retries after a retryable
+    fresh ``ledger``. ``blob_attempts`` bounds the times a blob is fetched
+    from the source (a break it cannot resume, a body that fails verification,
+    a dropped upload); ``image_attempts`` whole-image retries after a retryable
     failure (connection, 5xx, 429). ``source_repository`` opens the sources
     when they are read with other credentials than the destinations are written.
     """

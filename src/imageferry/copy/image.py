@@ -34,7 +34,7 @@ from imageferry.copy.pipeline import BlobStreamer
 from imageferry.copy.plan import CopyPlan, ImagePlan, PlatformNotFound, build_plan, select
 from imageferry.copy.pushes import ManifestPushes
 from imageferry.copy.result import ImageResult
-from imageferry.digest import Digest, Verifier
+from imageferry.digest import Digest
 from imageferry.errors import (
     ConfigError,
     CopyError,
@@ -145,8 +145,11 @@ class ImageCopy:
         self.events: ProgressSink = events or NullSink()
         self._transferred = 0
         self._reused = 0
+        self._retries = 0
         self._image_slots = asyncio.Semaphore(limits.max_blobs)
-        self._streamer = BlobStreamer(source, destination, limits.blob_attempts, limits.retry_delay)
+        self._streamer = BlobStreamer(
+            source, destination, limits.blob_attempts, limits.retry_delay, self._count_retry
+        )
 
     # -- public -------------------------------------------------------------
 
@@ -185,6 +188,7 @@ class ImageCopy:
             seconds=time.monotonic() - started,
             error=error,
             notes=notes,
+            retries=self._retries,
             exception=failure,
         )
         self.events.image_finished(self.key, result)
@@ -333,13 +337,7 @@ class ImageCopy:
         """
         if config.size > _MAX_CONFIG:
             return
-        data = bytearray()
-        verifier = Verifier(config.digest, config.size)
-        async with self.source.open_blob(config) as chunks:
-            async for chunk in chunks:
-                verifier.update(chunk)
-                data += chunk
-        await self._blame(str(self.src), _async(verifier.verify))
+        data = await self._blame(str(self.src), self._streamer.fetch(config))
         try:
             platform = Platform.from_json(json.loads(data))
         except (ValueError, AttributeError):
@@ -423,6 +421,10 @@ class ImageCopy:
     async def _upload(self, blob: Descriptor) -> int:
         async with self.limits.blob_slots:
             return await self._streamer.stream(blob, self._progress)
+
+    def _count_retry(self, message: str) -> None:
+        del message  # the pipeline logs it
+        self._retries += 1
 
     def _progress(self, n: int) -> None:
         self.events.bytes_transferred(self.key, n)

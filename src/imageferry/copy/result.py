@@ -33,6 +33,8 @@ class ImageResult:
     error: str | None = None
     notes: tuple[str, ...] = ()
     attempts: int = 1
+    #: Blob streams resumed or started again after a fault (a reset, a bad body).
+    retries: int = 0
     #: The failure with its cause, for callers that classify errors (not serialised).
     exception: CopyError | None = field(default=None, compare=False, repr=False)
 
@@ -51,13 +53,14 @@ class ImageResult:
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "notes": list(self.notes),
+            "retries": self.retries,
         }
 
 
 def summarize(results: Iterable[ImageResult]) -> dict[str, Any]:
-    """Totals for a run: images by status, bytes moved and reused, summed seconds."""
+    """Totals for a run: images by status, bytes moved and reused, retries, summed seconds."""
     counts = {"copied": 0, "skipped": 0, "failed": 0}
-    transferred = reused = 0
+    transferred = reused = retries = 0
     seconds = 0.0
     total = 0
     for result in results:
@@ -65,11 +68,13 @@ def summarize(results: Iterable[ImageResult]) -> dict[str, Any]:
         counts[result.status] += 1
         transferred += result.bytes_transferred
         reused += result.bytes_reused
+        retries += result.retries
         seconds += result.seconds
     return {
         "images": total,
         **counts,
         "bytes_transferred": transferred,
         "bytes_reused": reused,
+        "retries": retries,
         "seconds": round(seconds, 3),
     }

@@ -23,10 +23,12 @@ from imageferry.errors import (
     SizeMismatch,
     UnsupportedManifest,
 )
+from imageferry.interfaces import ResumableChunks
 from imageferry.manifest import MANIFEST_ACCEPT, OCI_INDEX, Descriptor, RawManifest
 from imageferry.registry.auth import pull_scope, push_scope
 from imageferry.registry.pagination import next_link, paginate
 from imageferry.registry.transport import REDIRECTS, Response, Transport
+from imageferry.registry.upload import PART_SIZE, ResumableUpload
 
 if TYPE_CHECKING:
     import aiohttp
@@ -66,7 +68,8 @@ class Repository:
 
     ``chunk_size`` forces chunked uploads (PATCH with ``Content-Range``) in
     parts of that many bytes; otherwise blobs go up in one streamed PUT
-    unless the registry asks for chunks (``OCI-Chunk-Min-Length``).
+    unless the registry asks for chunks (``OCI-Chunk-Min-Length``), or they
+    are larger than ``part_size`` and resumable (:mod:`~imageferry.registry.upload`).
     """
 
     def __init__(
@@ -76,8 +79,10 @@ class Repository:
         repository: str,
         *,
         chunk_size: int | None = None,
+        part_size: int = PART_SIZE,
     ) -> None:
         self._transport = transport
+        self._part_size = part_size
         self._registry = registry
         self._repository = repository
         self._path = transport.config.repository_path(registry, repository)
@@ -219,6 +224,38 @@ class Repository:
         ) as response:
             yield _as_received(response.content)
 
+    @asynccontextmanager
+    async def open_blob_at(
+        self, descriptor: Descriptor, offset: int
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The blob from byte ``offset`` on: a ranged GET (RFC 9110 section 14.2).
+
+        distribution-spec "Fetch the blob" lets a registry honour ``Range``;
+        one that ignores it answers 200 with the whole blob, whose first
+        ``offset`` bytes are then skipped here. A 206 must start at ``offset``.
+        """
+        what = f"blob {descriptor.digest} in {self.name} from byte {offset}"
+        async with self._transport.stream(
+            self._registry,
+            self._url(f"/blobs/{descriptor.digest}"),
+            what=what,
+            scopes=(pull_scope(self._path),),
+            headers={"Range": f"bytes={offset}-"},
+            ok=(200, 206),
+        ) as response:
+            if response.status == 200:
+                yield _skipped(_as_received(response.content), offset)
+                return
+            start = _range_start(response.headers.get("Content-Range", ""))
+            if start != offset:
+                raise ResponseError(
+                    f"{what}: {self._registry} answered 206 for another range "
+                    f"({response.headers.get('Content-Range', 'no Content-Range')})",
+                    status=206,
+                    registry=self._registry,
+                )
+            yield _as_received(response.content)
+
     async def mount_blob(self, digest: Digest, from_repository: str) -> bool:
         source = self._transport.config.repository_path(self._registry, from_repository)
         query = urlencode({"mount": str(digest), "from": source})
@@ -252,9 +289,16 @@ class Repository:
         minimum = started.headers.get("OCI-Chunk-Min-Length", "")
         chunk_size = max(self._chunk_size or 0, int(minimum) if minimum.isdigit() else 0)
         counted = _counted(chunks, descriptor)
+        resumable: ResumableUpload | None = None
         try:
             if chunk_size:
                 await self._upload_chunked(location, descriptor, counted, chunk_size, what)
+            elif isinstance(chunks, ResumableChunks):
+                scopes = (push_scope(self._path),)
+                resumable = ResumableUpload(
+                    self._transport, self._registry, scopes, what, location, self._part_size
+                )
+                await resumable.send(descriptor, chunks)
             else:
                 await self._transport.request(
                     self._registry,
@@ -267,7 +311,7 @@ class Repository:
                     ok=(201,),
                 )
         except Exception:
-            await self._cancel_upload(location)
+            await self._cancel_upload(resumable.location if resumable else location)
             raise
 
     async def _upload_chunked(
@@ -400,6 +444,23 @@ async def _as_received(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
     async for data, _end_of_http_chunk in content.iter_chunks():
         if data:
             yield data
+
+
+async def _skipped(chunks: AsyncIterator[bytes], count: int) -> AsyncIterator[bytes]:
+    """``chunks`` without their first ``count`` bytes."""
+    async for chunk in chunks:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:] if count else chunk
+        count = 0
+
+
+def _range_start(content_range: str) -> int | None:
+    """The first byte of ``bytes <first>-<last>/<size>`` (RFC 9110 section 14.4)."""
+    unit, _, spec = content_range.strip().partition(" ")
+    first = spec.partition("-")[0]
+    return int(first) if unit.lower() == "bytes" and first.isdigit() else None
 
 
 async def _counted(chunks: AsyncIterator[bytes], descriptor: Descriptor) -> AsyncIterator[bytes]:

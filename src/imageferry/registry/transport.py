@@ -270,10 +270,11 @@ class Transport:
         what: str,
         scopes: Iterable[str] = (),
         headers: Mapping[str, str] | None = None,
+        ok: Collection[int] = (200,),
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """GET with the body left unread, following redirects without registry auth."""
         response, _ = await self._send_with_retries(
-            registry, "GET", url, what, tuple(scopes), headers, None, (200,), "", stream=True
+            registry, "GET", url, what, tuple(scopes), headers, None, ok, "", stream=True
         )
         try:
             yield response
@@ -434,7 +435,7 @@ class Transport:
             payload = one_shot.__aiter__() if one_shot is not None else body
             direct = await self._exchange(registry, plain, payload, allow_redirects=False)
             if follow_redirects and direct.status in REDIRECTS:
-                return await self._follow(registry, direct)
+                return await self._follow(registry, direct, base)
             return direct
         flow = self.auth.flow(AuthRequest(method, url, base), self._auth_key(registry), scopes)
         response: aiohttp.ClientResponse | None = None
@@ -467,19 +468,20 @@ class Transport:
             raise
         assert response is not None
         if follow_redirects and response.status in REDIRECTS:
-            return await self._follow(registry, response)
+            return await self._follow(registry, response, base)
         return response
 
     async def _follow(
-        self, registry: str, response: aiohttp.ClientResponse
+        self, registry: str, response: aiohttp.ClientResponse, sent: Mapping[str, str]
     ) -> aiohttp.ClientResponse:
         location = response.headers.get("Location", "")
         target = urljoin(str(response.url), location)
         response.release()
         # A plain request: the storage host must never see the registry's credentials.
-        request = AuthRequest(
-            "GET", target, {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
-        )
+        # A Range asked of the registry is asked of the storage (a resumed blob).
+        headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
+        headers.update((k, v) for k, v in sent.items() if k.lower() == "range")
+        request = AuthRequest("GET", target, headers)
         return await self._exchange(registry, request, None, allow_redirects=True)
 
     async def _exchange(

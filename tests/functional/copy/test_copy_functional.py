@@ -333,12 +333,13 @@ async def test_corrupt_blob_in_source_storage_is_caught_and_nothing_is_tagged(
     (data,) = src_registry.data_dir.rglob(f"blobs/sha256/{layer[:2]}/{layer}/data")
     data.write_bytes(random_bytes("corruption", descriptor["size"]))  # same size, other bytes
 
-    result = await CopyEngine(client.repository).copy(
+    result = await CopyEngine(client.repository, retry_delay=0.05).copy(
         ref(src_registry, "app:v1"), ref(dst_registry, "app:v1")
     )
 
     assert result.status == "failed"
     assert result.exception is not None and isinstance(result.exception.cause, DigestMismatch)
+    assert result.retries == 2  # fetched three times: a corrupt store stays corrupt
     assert tags(dst_registry, "app") == []
     head = httpx.head(f"{dst_registry.url}/v2/app/blobs/sha256:{layer}")
     assert head.status_code == 404

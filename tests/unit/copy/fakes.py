@@ -45,6 +45,10 @@ class FakeRegistry:
     corrupt: dict[Digest, bytes] = field(default_factory=dict)
     #: digests whose next upload breaks mid-stream with a TransportError (counted down).
     break_uploads: dict[Digest, int] = field(default_factory=dict)
+    #: digests whose next reads serve one byte flipped (counted down).
+    corrupt_reads: dict[Digest, int] = field(default_factory=dict)
+    #: digests whose next reads break half-way with a TransportError (counted down).
+    break_reads: dict[Digest, int] = field(default_factory=dict)
     mount_declined: bool = False
     #: seconds each chunk of an upload takes, to make uploads overlap.
     upload_delay: float = 0.0
@@ -113,15 +117,33 @@ class FakeRepository:
 
     def open_blob(self, descriptor: Descriptor) -> BlobStream:
         self._log("open_blob", str(descriptor.digest))
+        return self._stream(descriptor, 0)
+
+    def open_blob_at(self, descriptor: Descriptor, offset: int) -> BlobStream:
+        """A ranged GET (the engine's ``RangedSource`` capability)."""
+        self._log("open_blob_at", f"{descriptor.digest} {offset}")
+        return self._stream(descriptor, offset)
+
+    def _stream(self, descriptor: Descriptor, offset: int) -> BlobStream:
         registry = self._registry
-        if descriptor.digest not in registry.links.get(self._repository, set()):
+        digest = descriptor.digest
+        if digest not in registry.links.get(self._repository, set()):
             raise NotFound("blob unknown", status=404, code="BLOB_UNKNOWN", registry=self.registry)
-        data = registry.corrupt.get(descriptor.digest, registry.blobs[descriptor.digest])
+        data = registry.corrupt.get(digest, registry.blobs[digest])[offset:]
+        if registry.corrupt_reads.get(digest):
+            registry.corrupt_reads[digest] -= 1
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        breaks_at = len(data) // 2 if registry.break_reads.get(digest) else None
+        if breaks_at is not None:
+            registry.break_reads[digest] -= 1
 
         @asynccontextmanager
         async def stream() -> AsyncIterator[AsyncIterator[bytes]]:
             async def chunks() -> AsyncIterator[bytes]:
                 for i in range(0, len(data), CHUNK):
+                    if breaks_at is not None and i + CHUNK > breaks_at:
+                        yield data[i:breaks_at]
+                        raise TransportError("connection reset by peer", registry=self.registry)
                     yield data[i : i + CHUNK]
 
             yield chunks()

@@ -188,8 +188,43 @@ async def test_corrupt_source_blob_fails_and_nothing_references_it(
     assert "digest mismatch" in (result.error or "")
     assert dst.calls_of("put_manifest") == []
     assert Digest.of(b"real-bytes") not in dst.links.get("app", set())
-    # A corrupt blob is not retried: it would be just as corrupt the second time.
-    assert len(src.calls_of("open_blob")) == 3  # cfg, good-layer, real-bytes once each
+    # Fetched again a bounded number of times (a corrupt store stays corrupt).
+    assert len(src.calls_of("open_blob")) == 2 + 3  # cfg, good-layer once; real-bytes thrice
+    assert result.retries == 2
+
+
+async def test_blob_corrupted_on_the_way_is_fetched_again(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    raw = store_image(src, "app", b"cfg", [b"a-layer-of-some-length"], tag="v1")
+    src.corrupt_reads[Digest.of(b"a-layer-of-some-length")] = 1
+
+    result = await engine(src, dst).copy(ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1"))
+
+    assert result.status == "copied", result.error
+    assert dst.tag("app", "v1") == raw
+    assert result.retries == 1
+    assert result.bytes_transferred == len(b"cfg") + len(b"a-layer-of-some-length")
+
+
+async def test_source_stream_broken_half_way_continues_where_it_broke(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    layer = b"a-layer-of-some-length, long enough to break half-way"
+    raw = store_image(src, "app", b"cfg", [layer], tag="v1")
+    src.break_reads[Digest.of(layer)] = 2
+
+    result = await engine(src, dst).copy(ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1"))
+
+    assert result.status == "copied", result.error
+    assert dst.tag("app", "v1") == raw
+    # One GET from the start, then two ranged GETs, each from where the last broke.
+    assert [c[2] for c in src.calls_of("open_blob")].count(str(Digest.of(layer))) == 1
+    offsets = [int(c[2].split()[1]) for c in src.calls_of("open_blob_at")]
+    assert len(offsets) == 2 and 0 < offsets[0] < offsets[1] < len(layer)
+    assert result.retries == 2
+    # One upload per blob: the destination never saw the breaks.
+    assert len(dst.calls_of("put_blob")) == 2
 
 
 async def test_truncated_source_blob_fails_with_size_mismatch(
@@ -583,3 +618,18 @@ async def test_two_sources_for_one_destination_tag_copy_neither(
         assert f"{SRC}/app:1.0, {SRC}/app:2.0" in r.error
     assert dst.tag("app", "prod") is None
     assert dst.tag("app", "3.0") == other
+
+
+async def test_config_read_for_a_platform_check_is_fetched_again_when_corrupted(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    config = b'{"os": "linux", "architecture": "arm64"}'
+    raw = store_image(src, "app", config, [b"layer"], tag="v1")
+    src.corrupt_reads[Digest.of(config)] = 1
+    wanted = CopyOptions(platforms=(Platform("linux", "arm64"),))
+
+    result = await engine(src, dst).copy(ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1"), wanted)
+
+    assert result.status == "copied", result.error
+    assert dst.tag("app", "v1") == raw
+    assert result.retries == 1

@@ -21,12 +21,13 @@ def test_to_json_has_exactly_the_documented_keys() -> None:
         "seconds": 1.235,
         "error": None,
         "notes": ["n"],
+        "retries": 0,
     }
 
 
 def test_summarize_counts_by_status_and_sums_bytes() -> None:
     results = [
-        ImageResult("a", "b", "d1", "copied", 10, 1, 1.0),
+        ImageResult("a", "b", "d1", "copied", 10, 1, 1.0, retries=2),
         ImageResult("c", "d", "d2", "skipped", 0, 0, 0.5),
         ImageResult("e", "f", None, "failed", 3, 0, 0.25, "boom"),
     ]
@@ -37,6 +38,7 @@ def test_summarize_counts_by_status_and_sums_bytes() -> None:
         "failed": 1,
         "bytes_transferred": 13,
         "bytes_reused": 1,
+        "retries": 2,
         "seconds": 1.75,
     }
 
