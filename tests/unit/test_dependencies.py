@@ -25,7 +25,7 @@ PACKAGE = ROOT / "src" / "imageferry"
 IMPORTED_BY_A_DEPENDENCY = {
     "jinja2": "fastapi.templating renders the console's pages",
     "python-multipart": "FastAPI parses the console's Form() fields with it",
-    "fastapi-offline": "web/api_docs.py serves its Swagger UI files, found with importlib.resources",
+    "fastapi-offline": "web/api_docs.py serves its Swagger UI files (importlib.resources)",
 }
 
 

@@ -19,9 +19,9 @@ from imageferry.reference import Reference
 from imageferry.registry import RegistryClient, RegistryConfig
 from imageferry.registry.upload import PART_SIZE
 from imageferry.sandbox import skopeo
-from imageferry.sandbox.images import PushedManifest, push_large_image
 from imageferry.sandbox.registry import LocalRegistry
 from stand_ins.faulty_proxy import FaultyProxy, ScriptedFault
+from stand_ins.images import PushedManifest, push_large_image
 
 GIB = 1 << 30
 BREAK_AT = int(GIB * 0.6)
