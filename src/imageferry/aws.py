@@ -6,17 +6,27 @@ component calling ``boto3.client`` on its own. boto3 reads its standard
 ``AWS_*`` environment variables itself (profile, region, ``AWS_ENDPOINT_URL_<SERVICE>``),
 so no endpoint is passed here: tests point services at loopback servers
 through those variables.
+
+Every client is made by :func:`aws_client`, with one retry configuration:
+botocore's standard mode, which retries throttling, transient 5xx and
+connection failures with exponential backoff. How many attempts is botocore's
+own setting (``AWS_MAX_ATTEMPTS`` or the profile's ``max_attempts``; 3 by
+default), so the AWS CLI and imageferry behave alike. What still fails after
+that is worded by :mod:`imageferry.aws_errors`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["AwsKeys", "aws_session"]
+__all__ = ["CONNECT_TIMEOUT", "AwsKeys", "aws_client", "aws_session"]
+
+#: Seconds to wait for a TCP connection to an AWS endpoint (botocore's default is 60).
+CONNECT_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -49,3 +59,16 @@ def aws_session(region: str | None = None, credentials: AwsKeys | None = None) -
         aws_session_token=credentials.session_token,
         region_name=region,
     )
+
+
+def aws_client(session: boto3.Session, service: str) -> Any:
+    """``session.client(service)`` with imageferry's retry and timeout configuration.
+
+    Typed ``Any`` because each caller annotates the client it gets
+    (``ECRClient``, ``STSClient`` ...), as boto3-stubs' overloads would.
+    """
+    from botocore.config import Config
+
+    # No max_attempts here: botocore then reads AWS_MAX_ATTEMPTS and the profile.
+    config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT)
+    return session.client(service, config=config)  # type: ignore[call-overload]

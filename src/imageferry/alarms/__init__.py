@@ -1,4 +1,4 @@
-"""Alarm e-mails for runs that end in ERROR: SMTP or Amazon SNS (issue 3, item 8)."""
+"""Alarm e-mails for runs that end in ERROR: SMTP or Amazon SNS."""
 
 from imageferry.alarms.base import Alarm, AlarmError, FailedImage, Notifier
 from imageferry.alarms.factory import open_notifier

@@ -1,4 +1,4 @@
-"""What an alarm says and what sends it (issue 3, item 8).
+"""What an alarm says and what sends it.
 
 When a run ends in ERROR, the task's ``alarmEmail`` receives one message naming
 the task, the run, the failed images and the first error of each. The
@@ -74,5 +74,9 @@ class Alarm:
 
 class Notifier(Protocol):
     """Delivers an alarm. Raises :class:`AlarmError` when delivery fails."""
+
+    @property
+    def channel(self) -> str:
+        """Where alarms go, for logs: ``SMTP server host:25``. Never a credential."""
 
     def send(self, alarm: Alarm) -> None: ...
