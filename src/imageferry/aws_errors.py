@@ -251,7 +251,8 @@ def _client_failure(error: ClientError, call: AwsCall) -> AwsFailure:
         return AwsFailure(
             Cause.THROTTLED,
             f"{where}: {call.action}{on} still throttled after {attempts} attempt(s) "
-            f"({detail}); lower the task's concurrency, or raise AWS_MAX_ATTEMPTS",
+            f"({detail}); try again later, lower the task's concurrency, or raise "
+            "AWS_MAX_ATTEMPTS",
             code,
         )
     cause = Cause.NOT_FOUND if code in _NOT_FOUND else Cause.OTHER

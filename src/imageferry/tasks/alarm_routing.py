@@ -8,11 +8,11 @@ silent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from imageferry.store.status import RunStatus
 
-__all__ = ["NO_BACKEND", "alarm_warnings", "why_no_alarm"]
+__all__ = ["NO_BACKEND", "alarm_warnings", "serve_notes", "why_no_alarm"]
 
 #: The backend setting that sends nothing.
 NO_BACKEND = "none"
@@ -42,3 +42,20 @@ def why_no_alarm(status: RunStatus, recipient: str, has_backend: bool) -> str | 
     if not has_backend:
         return f"no alarm backend is configured (FERRY_ALARM_BACKEND=none); {_SET_BACKEND}"
     return None
+
+
+def serve_notes(channel: str | None, alarm_emails: Iterable[str]) -> list[str]:
+    """The lines ``ferry serve`` prints at start about alarms: the backend in use
+    (``channel``, None for none), and a warning when tasks name an alarmEmail
+    nobody will write to."""
+    if channel is not None:
+        return [f"alarms: failed runs are reported by {channel}"]
+    notes = ["alarms: none (FERRY_ALARM_BACKEND=none): failed runs notify nobody"]
+    waiting = sorted({email for email in alarm_emails if email})
+    if waiting:
+        shown = ", ".join(waiting[:3]) + (", ..." if len(waiting) > 3 else "")
+        notes.append(
+            f"ferry: warning: {len(waiting)} alarmEmail address(es) of tasks ({shown}) "
+            f"will not be told of failed runs; {_SET_BACKEND}"
+        )
+    return notes

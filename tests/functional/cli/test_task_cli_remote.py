@@ -89,7 +89,7 @@ def test_create_run_show_list_logs_on_the_server(
 
     run = remote("run", task_id)
     assert run.exit_code == 1, output(run)  # app:missing fails
-    assert "ended ERROR: 1 of 2 images failed" in run.stderr
+    assert "ended ERROR: 1 copied, 0 skipped, 1 failed of 2; " in run.stdout
     # `ferry task run` follows the run in a terminal: the server records trigger cli.
     assert [r["trigger"] for r in server.api(f"/api/tasks/{task_id}/runs")["items"]] == ["cli"]
     assert f"copied {src_registry.host}/app:1.0" in run.stderr  # progress from the server's log
