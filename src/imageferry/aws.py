@@ -51,14 +51,18 @@ def aws_session(region: str | None = None, credentials: AwsKeys | None = None) -
     """
     import boto3  # here, not at the top: boto3 costs ~0.1 s to import
 
-    if credentials is None:
-        return boto3.Session(region_name=region)
-    return boto3.Session(
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
-        region_name=region,
-    )
+    from imageferry.aws_errors import AWS, AwsCall, aws_errors
+
+    # A session reads AWS_PROFILE's profile at once: a missing one fails here.
+    with aws_errors(AwsCall(AWS, region or "", "session setup")):
+        if credentials is None:
+            return boto3.Session(region_name=region)
+        return boto3.Session(
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            region_name=region,
+        )
 
 
 def aws_client(session: boto3.Session, service: str) -> Any:
@@ -69,6 +73,17 @@ def aws_client(session: boto3.Session, service: str) -> Any:
     """
     from botocore.config import Config
 
+    from imageferry.aws_errors import SERVICES, AwsCall, aws_errors
+
     # No max_attempts here: botocore then reads AWS_MAX_ATTEMPTS and the profile.
     config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT)
-    return session.client(service, config=config)  # type: ignore[call-overload]
+    # Making a client reads the profile: a missing AWS_PROFILE fails here.
+    with aws_errors(AwsCall(SERVICES[service], _region(session), "client setup")):
+        return session.client(service, config=config)  # type: ignore[call-overload]
+
+
+def _region(session: boto3.Session) -> str:
+    try:
+        return session.region_name or ""
+    except Exception:  # the profile it would be read from is broken: said by the caller
+        return ""

@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
 __all__ = [
+    "AWS",
     "ECR",
     "SECRETS_MANAGER",
+    "SERVICES",
     "SNS",
     "STS",
     "AwsCall",
@@ -67,6 +69,10 @@ SECRETS_MANAGER = AwsService(
     "AWS Secrets Manager", "secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 )
 SNS = AwsService("Amazon SNS", "sns", "AWS_ENDPOINT_URL_SNS")
+#: AWS as a whole, for what happens before any one service is called (sessions).
+AWS = AwsService("AWS", "", "AWS_ENDPOINT_URL")
+#: By boto3's client name.
+SERVICES = {"ecr": ECR, "sts": STS, "secretsmanager": SECRETS_MANAGER, "sns": SNS}
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,7 @@ def describe(error: BaseException, call: AwsCall) -> AwsFailure | None:
         NoCredentialsError,
         NoRegionError,
         PartialCredentialsError,
+        ProfileNotFound,
     )
 
     where = call.where
@@ -203,6 +210,13 @@ def describe(error: BaseException, call: AwsCall) -> AwsFailure | None:
         return AwsFailure(
             Cause.CREDENTIALS,
             f"{where}: incomplete AWS credentials ({_one_line(str(error))}); {_set_keys(call)}",
+        )
+    if isinstance(error, ProfileNotFound):
+        profile = getattr(error, "kwargs", {}).get("profile", "")
+        return AwsFailure(
+            Cause.CREDENTIALS,
+            f"{where}: the AWS profile {profile!r} is not in the AWS config files; set "
+            "AWS_PROFILE to a profile that exists (`aws configure list-profiles`), or unset it",
         )
     if isinstance(error, NoRegionError):
         return AwsFailure(

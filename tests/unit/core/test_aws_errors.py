@@ -139,3 +139,15 @@ def test_without_a_credential_parameter_the_fix_is_the_environment() -> None:
 def test_other_exceptions_pass_through_untouched() -> None:
     with pytest.raises(KeyError), aws_errors(STS_CALL):
         raise KeyError("x")
+
+
+def test_a_missing_profile_is_named_before_any_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imageferry.aws import aws_session
+
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(AwsCredentialsError) as caught:
+        aws_session("eu-west-1")
+    assert str(caught.value) == (
+        "AWS in eu-west-1: the AWS profile 'no-such-profile' is not in the AWS config files; "
+        "set AWS_PROFILE to a profile that exists (`aws configure list-profiles`), or unset it"
+    )
