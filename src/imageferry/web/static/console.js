@@ -153,6 +153,7 @@
       body.innerHTML = Object.entries(shown).filter(([, v]) => v !== "").map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("");
       const box = document.getElementById("review-problems");
       box.textContent = result.problems.length ? `${result.problems.length} problem(s): ` + result.problems.map((p) => `${p.parameter}: ${p.message}`).join("; ") : "";
+      document.getElementById("review-warnings").textContent = (result.warnings || []).join(" ");
       create.disabled = !result.valid;
       return unplaced;
     };
