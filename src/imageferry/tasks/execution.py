@@ -24,6 +24,7 @@ from imageferry.copy.referrer_index import indexer
 from imageferry.copy.referrers import referrer_options, walk_referrers
 from imageferry.errors import FerryError
 from imageferry.executor.base import WorkUnit
+from imageferry.logfile import defect_line
 from imageferry.reference import Reference
 from imageferry.settings import Settings
 from imageferry.store import Store
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from imageferry.secrets.base import SecretStore
     from imageferry.store.records import RunRecord
 
-__all__ = ["RunDependencies", "execute_run", "internal_error", "plan_task"]
+__all__ = ["RunDependencies", "execute_run", "plan_task"]
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
         error = str(e)
     except Exception as e:  # a defect: the traceback goes to our log, one line to the user
         log.exception("run %s of task %s failed with an internal error", run_id, task.id)
-        error = internal_error(e, deps.log_location)
+        error = defect_line(e, deps.log_location)
     finally:
         beat.cancel()
     finished = store.finish_run(run_id, error=error)
@@ -232,16 +233,6 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     )
     await _alarm(finished, deps)
     return finished
-
-
-def internal_error(error: Exception, log_location: str) -> str:
-    """The one line a user sees for a defect of imageferry (never a traceback)."""
-    first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-    what = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
-    return (
-        f"internal error ({what}); this is a bug in imageferry, please report it with "
-        f"the traceback from {log_location}"
-    )
 
 
 def _fail_unit(store: Store, unit: WorkUnit, error: str) -> None:
