@@ -9,10 +9,10 @@ through those variables.
 
 Every client is made by :func:`aws_client`, with one retry configuration:
 botocore's standard mode, which retries throttling, transient 5xx and
-connection failures with exponential backoff. How many attempts is botocore's
-own setting (``AWS_MAX_ATTEMPTS`` or the profile's ``max_attempts``; 3 by
-default), so the AWS CLI and imageferry behave alike. What still fails after
-that is worded by :mod:`imageferry.aws_errors`.
+connection failures with exponential backoff. ``AWS_MAX_ATTEMPTS`` (or the
+profile's ``max_attempts``) sets how many attempts, as for the AWS CLI;
+without it, :data:`DEFAULT_ATTEMPTS` per service. What still fails after that
+is worded by :mod:`imageferry.aws_errors`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["CONNECT_TIMEOUT", "AwsKeys", "aws_client", "aws_session"]
+__all__ = ["CONNECT_TIMEOUT", "DEFAULT_ATTEMPTS", "AwsKeys", "aws_client", "aws_session"]
 
 #: Seconds to wait for a TCP connection to an AWS endpoint (botocore's default is 60).
 CONNECT_TIMEOUT = 10
+#: Attempts per call when neither AWS_MAX_ATTEMPTS nor the profile says: botocore's
+#: 3, but 6 for ECR, whose listing and layer actions are throttled first in a
+#: large registry (DescribeImages per repository, a batch check per image).
+DEFAULT_ATTEMPTS = {"ecr": 6}
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,15 @@ def aws_client(session: boto3.Session, service: str) -> Any:
 
     from imageferry.aws_errors import SERVICES, AwsCall, aws_errors
 
-    # No max_attempts here: botocore then reads AWS_MAX_ATTEMPTS and the profile.
-    config = Config(retries={"mode": "standard"}, connect_timeout=CONNECT_TIMEOUT)
     # Making a client reads the profile: a missing AWS_PROFILE fails here.
     with aws_errors(AwsCall(SERVICES[service], _region(session), "client setup")):
+        retries: dict[str, Any] = {"mode": "standard"}
+        # An explicit max_attempts would override AWS_MAX_ATTEMPTS: set one only
+        # when the user's configuration has none.
+        configured = session._session.get_config_variable("max_attempts")
+        if configured is None and service in DEFAULT_ATTEMPTS:
+            retries["total_max_attempts"] = DEFAULT_ATTEMPTS[service]
+        config = Config(retries=retries, connect_timeout=CONNECT_TIMEOUT)  # type: ignore[arg-type]
         return session.client(service, config=config)  # type: ignore[call-overload]
 
 

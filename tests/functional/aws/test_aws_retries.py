@@ -41,3 +41,15 @@ def test_a_lasting_throttle_is_reported_after_the_configured_attempts(
             _caller_account("us-east-1", KEYS, "destCredential")
     assert sts.calls["GetCallerIdentity"] == 4
     assert "GetCallerIdentity still throttled after 4 attempt(s)" in str(caught.value)
+
+
+def test_ecr_retries_longer_unless_aws_max_attempts_says(sts_env: pytest.MonkeyPatch) -> None:
+    from imageferry.aws import aws_client, aws_session
+    from imageferry.ecr.client import ecr_client
+
+    sts_env.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    assert ecr_client("us-east-1").meta.config.retries["total_max_attempts"] == 6
+    sts = aws_client(aws_session("us-east-1"), "sts")
+    assert "total_max_attempts" not in sts.meta.config.retries  # botocore's own 3
+    sts_env.setenv("AWS_MAX_ATTEMPTS", "2")
+    assert ecr_client("us-east-1").meta.config.retries["total_max_attempts"] == 2
