@@ -220,7 +220,8 @@ def describe(error: BaseException, call: AwsCall) -> AwsFailure | None:
         )
     if isinstance(error, NoRegionError):
         return AwsFailure(
-            Cause.OTHER, f"{call.service.name}: no AWS region given; set the region of the task"
+            Cause.OTHER,
+            f"{call.service.name}: no AWS region given; set the task's region, or FERRY_AWS_REGION",
         )
     if isinstance(error, (ConnectionError, HTTPClientError)):
         # Refused, DNS, connect and read timeouts, closed connections, proxy
@@ -249,8 +250,8 @@ def _client_failure(error: ClientError, call: AwsCall) -> AwsFailure:
         return AwsFailure(
             Cause.CREDENTIALS,
             f"{where}: AWS did not accept the credentials for {call.action} ({detail}); "
-            f"check the access key "
-            f"pair in {_keys_used(call)}, and renew the session token if it expired",
+            f"check the access key pair in {_keys_used(call)}, and renew the session token "
+            "if it expired",
             code,
         )
     if code in _DENIED:
