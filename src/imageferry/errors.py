@@ -20,15 +20,29 @@ there is one, how to fix it. Secrets never appear in messages.
     │   │   ├── TagImmutable        the destination refuses to overwrite a tag
     │   │   └── ServerError         5xx (after retries)
     │   └── UnsupportedManifest     schema 1, or a media type we cannot copy
+    ├── AwsError                    an AWS API call failed (service, region, action)
+    │   ├── AwsCredentialsError     no AWS credentials were found, or AWS refused them
+    │   ├── AwsAccessDenied         the credentials lack an IAM permission
+    │   ├── AwsThrottled            AWS kept throttling after botocore's retries
+    │   └── AwsUnreachable          the service's endpoint could not be reached
     ├── VerificationError           bytes did not match what the descriptor promised
     │   ├── DigestMismatch
     │   └── SizeMismatch
     └── CopyError                   an image copy failed; wraps the cause with context
+
+:mod:`imageferry.aws_errors` turns botocore's exceptions into the ``AwsError``
+branch. The ECR errors (:mod:`imageferry.ecr.errors`) are both: an
+``EcrCredentialsError`` is a ``RegistryError`` and an ``AwsCredentialsError``.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AwsAccessDenied",
+    "AwsCredentialsError",
+    "AwsError",
+    "AwsThrottled",
+    "AwsUnreachable",
     "ConfigError",
     "CopyError",
     "Denied",
@@ -143,6 +157,48 @@ class ServerError(ResponseError):
 
 class UnsupportedManifest(RegistryError):
     """A manifest we will not copy (Docker schema 1, unknown media type)."""
+
+
+class AwsError(FerryError):
+    """An AWS API call failed.
+
+    ``service`` is the service's name ("Amazon ECR"), ``region`` where it was
+    called, ``action`` the API action ("GetCallerIdentity") and ``aws_code``
+    AWS's error code, or ``""`` when AWS did not answer with one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str = "",
+        region: str = "",
+        action: str = "",
+        aws_code: str = "",
+    ) -> None:
+        # Defaults because the ECR errors reach this through RegistryError's
+        # ``super().__init__(message)`` and set the fields afterwards.
+        super().__init__(message)
+        self.service = service
+        self.region = region
+        self.action = action
+        self.aws_code = aws_code
+
+
+class AwsCredentialsError(AwsError):
+    """No AWS credentials were found, or AWS did not accept them."""
+
+
+class AwsAccessDenied(AwsError):
+    """The credentials are valid but lack the IAM permission for the action."""
+
+
+class AwsThrottled(AwsError):
+    """AWS kept throttling the action after botocore's own retries."""
+
+
+class AwsUnreachable(AwsError):
+    """The service's endpoint could not be reached (refused, DNS, timeout)."""
 
 
 class VerificationError(FerryError):

@@ -39,6 +39,7 @@ class Runtime:
         notifier: Notifier | None = None,
         scheduler_interval: float = 5.0,
         retry_delay: float = 2.0,
+        log_location: str = "the server log",
     ) -> None:
         from imageferry.alarms.factory import open_notifier
         from imageferry.secrets.factory import open_secret_store
@@ -49,7 +50,12 @@ class Runtime:
         self.secrets = secrets if secrets is not None else open_secret_store(settings)
         self.notifier = notifier if notifier is not None else open_notifier(settings)
         self.deps = RunDependencies(
-            self.store, settings, self.secrets, self.notifier, retry_delay=retry_delay
+            self.store,
+            settings,
+            self.secrets,
+            self.notifier,
+            retry_delay=retry_delay,
+            log_location=log_location,
         )
         self.executor = LocalExecutor(functools.partial(execute_run, deps=self.deps))
         self.service = TaskService(

@@ -75,4 +75,8 @@ class Alarm:
 class Notifier(Protocol):
     """Delivers an alarm. Raises :class:`AlarmError` when delivery fails."""
 
+    @property
+    def channel(self) -> str:
+        """Where alarms go, for logs: ``SMTP server host:25``. Never a credential."""
+
     def send(self, alarm: Alarm) -> None: ...

@@ -31,6 +31,10 @@ class SmtpNotifier:
     sender: str = "imageferry@localhost"
     timeout: float = 30.0
 
+    @property
+    def channel(self) -> str:
+        return f"SMTP server {self.host}:{self.port}"
+
     def message(self, alarm: Alarm) -> EmailMessage:
         """The e-mail that :meth:`send` delivers for ``alarm``."""
         subject, body = render_alarm(alarm)

@@ -11,13 +11,16 @@ before the recipient confirms are not delivered to them (SNS's rule).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
 from imageferry.alarms.base import Alarm, AlarmError
 from imageferry.alarms.render import SUBJECT_MAX, render_alarm
+from imageferry.aws import aws_client
+from imageferry.aws_errors import SNS, AwsCall, aws_errors
+from imageferry.errors import AwsError
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -26,6 +29,8 @@ __all__ = ["RECIPIENT_ATTRIBUTE", "SnsNotifier"]
 
 #: The message attribute subscriptions filter on.
 RECIPIENT_ATTRIBUTE = "recipient"
+
+R = TypeVar("R")
 
 
 def _sns_subject(subject: str) -> str:
@@ -38,7 +43,7 @@ class SnsNotifier:
     """Publishes alarms to the SNS topic ``topic_name``, created on first use."""
 
     def __init__(self, session: boto3.Session, topic_name: str) -> None:
-        self._client: SNSClient = session.client("sns")
+        self._client: SNSClient = aws_client(session, "sns")
         self.topic_name = topic_name
         self._topic_arn: str | None = None
         self._subscribed: set[str] = set()
@@ -46,11 +51,30 @@ class SnsNotifier:
     def __repr__(self) -> str:
         return f"SnsNotifier(topic_name={self.topic_name!r})"
 
+    @property
+    def channel(self) -> str:
+        return f"SNS topic {self.topic_name!r} in {self._client.meta.region_name}"
+
+    def _call(self, action: str, function: Callable[..., R], **kwargs: Any) -> R:
+        call = AwsCall(SNS, self._client.meta.region_name, action, f"topic {self.topic_name!r}")
+        with aws_errors(call):
+            return function(**kwargs)
+
     def topic_arn(self) -> str:
         """The topic's ARN; CreateTopic is idempotent, so this also reuses a topic."""
         if self._topic_arn is None:
-            self._topic_arn = self._client.create_topic(Name=self.topic_name)["TopicArn"]
+            created = self._call("CreateTopic", self._client.create_topic, Name=self.topic_name)
+            self._topic_arn = created["TopicArn"]
         return self._topic_arn
+
+    def _subscribed_already(self, arn: str, recipient: str) -> bool:
+        paginator = self._client.get_paginator("list_subscriptions_by_topic")
+        key = recipient.lower()
+        return any(
+            sub.get("Protocol") == "email" and sub.get("Endpoint", "").lower() == key
+            for page in paginator.paginate(TopicArn=arn)
+            for sub in page.get("Subscriptions", [])
+        )
 
     def ensure_subscription(self, recipient: str) -> None:
         """Subscribe ``recipient`` by e-mail unless a subscription already exists."""
@@ -58,25 +82,26 @@ class SnsNotifier:
         if key in self._subscribed:
             return
         arn = self.topic_arn()
-        paginator = self._client.get_paginator("list_subscriptions_by_topic")
-        for page in paginator.paginate(TopicArn=arn):
-            for sub in page.get("Subscriptions", []):
-                if sub.get("Protocol") == "email" and sub.get("Endpoint", "").lower() == key:
-                    self._subscribed.add(key)
-                    return
-        self._client.subscribe(
-            TopicArn=arn,
-            Protocol="email",
-            Endpoint=recipient,
-            Attributes={"FilterPolicy": json.dumps({RECIPIENT_ATTRIBUTE: [recipient]})},
-        )
+        if not self._call(
+            "ListSubscriptionsByTopic", self._subscribed_already, arn=arn, recipient=recipient
+        ):
+            self._call(
+                "Subscribe",
+                self._client.subscribe,
+                TopicArn=arn,
+                Protocol="email",
+                Endpoint=recipient,
+                Attributes={"FilterPolicy": json.dumps({RECIPIENT_ATTRIBUTE: [recipient]})},
+            )
         self._subscribed.add(key)
 
     def send(self, alarm: Alarm) -> None:
         subject, body = render_alarm(alarm)
         try:
             self.ensure_subscription(alarm.recipient)
-            self._client.publish(
+            self._call(
+                "Publish",
+                self._client.publish,
                 TopicArn=self.topic_arn(),
                 Subject=_sns_subject(subject),
                 Message=body,
@@ -84,8 +109,7 @@ class SnsNotifier:
                     RECIPIENT_ATTRIBUTE: {"DataType": "String", "StringValue": alarm.recipient}
                 },
             )
-        except (ClientError, BotoCoreError) as e:
+        except AwsError as e:
             raise AlarmError(
-                f"sending the alarm for run {alarm.run_id} to {alarm.recipient} through "
-                f"SNS topic {self.topic_name!r} failed: {e}"
-            ) from None
+                f"the alarm for run {alarm.run_id} to {alarm.recipient} was not sent: {e}"
+            ) from e

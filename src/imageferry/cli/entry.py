@@ -39,6 +39,24 @@ def main() -> None:
 
     try:
         app(prog_name="ferry")
+    except Exception as e:  # a defect: one line here, the traceback in the log
+        _report_defect(e)
     finally:
         if path is not None:
             client.spawn(path)
+
+
+def _report_defect(error: Exception) -> None:
+    from imageferry.logfile import LOG_FILE_NAME, defect_line, record_defect
+    from imageferry.settings import Settings
+
+    try:
+        log_path = Settings().data_dir / LOG_FILE_NAME
+    except Exception:  # the settings themselves are broken: the temporary directory
+        import tempfile
+        from pathlib import Path
+
+        log_path = Path(tempfile.gettempdir()) / f"imageferry-{os.getuid()}" / LOG_FILE_NAME
+    where = record_defect(error, log_path)
+    sys.stderr.write(f"ferry: error: {defect_line(error, where)}\n")
+    sys.exit(1)

@@ -179,6 +179,11 @@ class RemoteTasks:
         body = {"parameters": dict(parameters), "name": name}
         return _task(self._request("POST", "/api/tasks", json=body))
 
+    def warnings(self, parameters: Mapping[str, str]) -> list[str]:
+        """The server's warnings: it knows which alarm backend it has."""
+        doc = self._request("POST", "/api/tasks/validate", json={"parameters": dict(parameters)})
+        return [str(w) for w in doc.get("warnings", [])]
+
     def list_tasks(
         self,
         status: TaskStatus | Iterable[TaskStatus] | None = None,

@@ -20,6 +20,7 @@ from imageferry.errors import ConfigError, FerryError
 from imageferry.secrets import open_secret_store
 from imageferry.settings import Settings, load_settings
 from imageferry.store import Store, open_store
+from imageferry.store.base import MAX_PAGE
 from imageferry.web import ADMIN_USERNAME, create_app, ensure_admin
 from imageferry.web.ports import Runtime, TaskServicePort
 
@@ -30,11 +31,29 @@ def embedded_runtime(settings: Settings, store: Store) -> tuple[TaskServicePort,
     """The task service and the runtime (local executor + scheduler) on ``store``.
 
     Imported late: ``ferry serve --create-token`` must not load the task engine.
+    Says at once where alarms of failed runs go (see :func:`serve_notes`).
     """
     from imageferry.runtime import Runtime as EmbeddedRuntime
+    from imageferry.tasks.alarm_routing import serve_notes
 
     runtime = EmbeddedRuntime(settings, store=store)
+    channel = runtime.notifier.channel if runtime.notifier is not None else None
+    emails = [] if channel is not None else _alarm_emails(store)
+    for note in serve_notes(channel, emails):
+        typer.echo(note, err=True)
     return runtime.service, runtime
+
+
+def _alarm_emails(store: Store) -> list[str]:
+    """Every task's alarmEmail (all pages)."""
+    emails: list[str] = []
+    offset = 0
+    while True:
+        page = store.list_tasks(offset=offset, limit=MAX_PAGE)
+        emails += [t.parameters.get("alarmEmail", "") for t in page.items]
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return emails
 
 
 def serve(

@@ -57,13 +57,14 @@ from imageferry.cli.task_view import (
     task_table,
 )
 from imageferry.errors import ConfigError, FerryError
-from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord
+from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
 from imageferry.store.status import RunStatus, TaskStatus, Trigger
 from imageferry.tasks.forms import (
     load_parameters_file,
     parse_aws_cli_parameters,
     parse_param_pairs,
 )
+from imageferry.tasks.outcome import CLOSING
 from imageferry.tasks.params import TaskSpecError
 
 __all__ = ["app", "collect_parameters"]
@@ -214,8 +215,18 @@ def create_command(
     """Create a task from the reference's parameters; prints its id."""
     with _session(ctx) as (backend, fmt):
         merged = collect_parameters(param or [], parameters, list(ctx.args), file)
-        task = backend.create_task(merged, name)
-        _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
+        _created(backend, backend.create_task(merged, name), fmt)
+
+
+def _created(backend: TaskBackend, task: TaskRecord, fmt: Output) -> None:
+    """Print a new task's id, and its warnings on stderr (also in the JSON document)."""
+    warnings = backend.warnings(task.parameters)
+    for warning in warnings:
+        typer.echo(f"ferry: warning: {warning}", err=True)
+    if fmt == "json":
+        _echo_json({"id": task.id, "warnings": warnings})
+    else:
+        typer.echo(task.id)
 
 
 @app.command("list")
@@ -343,6 +354,9 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
     sink: Callable[[LogRecord], None] | None = None
     if not quiet and fmt == "text":
         sink = _progress_line
+    # The text summary tells how the run ended, with its reason: said once.
+    # Progress leaves out the log's closing line, the JSON document has it all,
+    # and only for JSON (or -q) is the reason also a line on stderr.
     with interrupt_on_sigint() as interrupt:
         run = backend.start(task_id, Trigger.CLI)
         if sink is not None:
@@ -357,14 +371,8 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
         if image.status.value == "failed" and (fmt == "json" or quiet):
             typer.echo(f"ferry: failed: {image.source}: {image.error}", err=True)
     if run.status is RunStatus.ERROR:
-        # A run that failed before it had images to copy: its error is the whole story.
-        why = (
-            run.error
-            if run.error and not run.images_total
-            else f"{run.images_failed} of {run.images_total} images failed"
-            + (f" ({run.error})" if run.error else "")
-        )
-        typer.echo(f"ferry: error: run {run.number} of task {task_id} ended ERROR: {why}", err=True)
+        if fmt == "json":
+            typer.echo(f"ferry: error: {run_summary(run)}", err=True)
         raise typer.Exit(1)
     if run.status is RunStatus.STOPPED:
         typer.echo(
@@ -376,6 +384,8 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
 
 
 def _progress_line(line: LogRecord) -> None:
+    if line.message.startswith(CLOSING):
+        return  # the summary that follows says it
     typer.echo(f"{line.ts.strftime('%H:%M:%S')} {line.message}", err=True)
 
 
@@ -436,8 +446,7 @@ def clone_command(
 ) -> None:
     """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
     with _session(ctx) as (backend, fmt):
-        task = backend.clone(task_id, parse_param_pairs(param or []), name)
-        _echo_json({"id": task.id}) if fmt == "json" else typer.echo(task.id)
+        _created(backend, backend.clone(task_id, parse_param_pairs(param or []), name), fmt)
 
 
 @app.command("delete")

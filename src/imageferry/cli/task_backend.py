@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import ValidationError
 
 from imageferry.errors import ConfigError
+from imageferry.logfile import LOG_FILE_NAME, log_to_file
 from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
 from imageferry.store.status import (
     FINISHED_RUN_STATUSES,
@@ -48,6 +49,9 @@ class TaskBackend(Protocol):
     """The task operations behind ``ferry task`` (TaskService's names and types)."""
 
     def create_task(self, parameters: Mapping[str, str], name: str | None = None) -> TaskRecord: ...
+
+    def warnings(self, parameters: Mapping[str, str]) -> list[str]:
+        """What a task with these parameters should be warned of (alarms nobody sends)."""
 
     def list_tasks(
         self,
@@ -116,6 +120,9 @@ class LocalTasks:
 
     def create_task(self, parameters: Mapping[str, str], name: str | None = None) -> TaskRecord:
         return self.service.create_task(parameters, name)
+
+    def warnings(self, parameters: Mapping[str, str]) -> list[str]:
+        return self.service.warnings(parameters)
 
     def list_tasks(
         self,
@@ -219,8 +226,11 @@ def open_backend(server: str | None, token: str | None) -> Iterator[TaskBackend]
             "FERRY_" + str(err["loc"][0]).upper() for err in e.errors() if err["loc"]
         )
         raise ConfigError(f"invalid configuration in {fields or 'FERRY_* variables'}") from None
-    runtime = Runtime(settings)
-    try:
-        yield LocalTasks(runtime)
-    finally:
-        runtime.stop()
+    # Runs execute in this process: the log (a defect's traceback) goes to a
+    # file, and the terminal gets one line per problem.
+    with log_to_file(settings.data_dir / LOG_FILE_NAME) as log_path:
+        runtime = Runtime(settings, log_location=str(log_path))
+        try:
+            yield LocalTasks(runtime)
+        finally:
+            runtime.stop()

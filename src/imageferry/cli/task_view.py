@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from imageferry.store.records import ImageResultRecord, LogRecord, RunRecord, TaskRecord
+from imageferry.tasks.outcome import run_outcome
 
 if TYPE_CHECKING:
     from imageferry.copy import PlannedImage
@@ -187,14 +188,11 @@ def show_json(
 
 
 def run_summary(run: RunRecord) -> str:
-    """``run 3 (r-...) DONE: 2 copied, 1 skipped, 0 failed of 3; ... bytes``."""
+    """``run 3 (r-...) ended DONE: 2 copied, 1 skipped, 0 failed of 3; ... bytes``,
+    or ``run 3 (r-...) ended ERROR before any image was selected: <why>``."""
     seconds = f" in {run.seconds:.2f}s" if run.seconds is not None else ""
-    text = (
-        f"run {run.number} ({run.id}) {run.status.value}: {run.images_copied} copied, "
-        f"{run.images_skipped} skipped, {run.images_failed} failed of {run.images_total}; "
-        f"{run.bytes_transferred} bytes sent, {run.bytes_reused} reused{seconds}"
-    )
-    return text + (f"; {run.error}" if run.error else "")
+    volume = f"{run.bytes_transferred} bytes sent, {run.bytes_reused} reused{seconds}"
+    return f"run {run.number} ({run.id}) {run_outcome(run, volume)}"
 
 
 def _when(value: datetime) -> str:

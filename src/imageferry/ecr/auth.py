@@ -11,7 +11,8 @@ other host it returns None, so it chains with other providers.
 Each registry may use its own AWS keys: in a cross-account task the source and
 the destination accounts have different secrets. Keys are looked up by ECR
 host, then by account id, then ``default_keys``; None means the default AWS
-credential chain.
+credential chain. ``keys_from`` names, the same way, the task parameter
+(``srcCredential``) whose secret holds the keys, for the fix an error suggests.
 
 The registry client asks for credentials by the host it actually speaks to,
 which for a remapped registry (``RegistryConfig.mirrors``) is the mirror's
@@ -96,8 +97,10 @@ class EcrCredentialProvider:
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
         client_factory: ClientFactory = _default_factory,
+        keys_from: Mapping[str, str] | None = None,
     ) -> None:
         self._keys = dict(keys or {})
+        self._keys_from = dict(keys_from or {})
         self._aliases = {k.lower(): v for k, v in (aliases or {}).items()}
         self._default_keys = default_keys
         self._refresh_margin = refresh_margin
@@ -154,7 +157,8 @@ class EcrCredentialProvider:
 
     async def _fetch(self, target: EcrRegistry) -> EcrToken:
         client = self._client(target)
-        with aws_errors(_ACTION, target):
+        keys_from = self._keys_from.get(target.host) or self._keys_from.get(target.account_id, "")
+        with aws_errors(_ACTION, target, keys_from=keys_from):
             # registryIds is deprecated for ECR (a token is valid for every registry
             # the caller may access) but still names whose registry we mean.
             response = await call(client.get_authorization_token, registryIds=[target.account_id])

@@ -12,9 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from botocore.config import Config
-
-from imageferry.aws import AwsKeys, aws_session
+from imageferry.aws import AwsKeys, aws_client, aws_session
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -24,10 +22,6 @@ __all__ = ["call", "ecr_client"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Standard retry mode backs off on throttling and transient 5xx (AWS SDK
-# retry behaviour); adaptive would add client-side rate limiting per client.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10)
-
 
 def ecr_client(region: str, credentials: AwsKeys | None = None) -> ECRClient:
     """An ECR client for ``region``; the default credential chain without credentials.
@@ -35,7 +29,8 @@ def ecr_client(region: str, credentials: AwsKeys | None = None) -> ECRClient:
     ``AWS_ENDPOINT_URL_ECR`` (read by botocore) redirects it, which is how the
     tests reach the ECR stand-in (``tests/stand_ins/ecr.py``).
     """
-    return aws_session(region, credentials).client("ecr", config=_CONFIG)
+    client: ECRClient = aws_client(aws_session(region, credentials), "ecr")
+    return client
 
 
 async def call(function: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:

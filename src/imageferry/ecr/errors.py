@@ -1,10 +1,9 @@
 """AWS failures while talking to the ECR control plane, as imageferry errors.
 
-botocore raises ``ClientError`` (with an AWS error code), ``NoCredentialsError``
-and connection errors. :func:`aws_errors` turns each into a subclass of
-:class:`EcrError` whose message names the action, the account and region and
-the AWS error code, and says how to fix the common cases. The AWS message is
-included (it names resources, never keys); access keys and tokens never are.
+The wording is :mod:`imageferry.aws_errors`'s, as for every AWS call; this
+module gives the ECR errors their own types, which are both registry errors
+(the copy engine retries an unreachable ECR like any unreachable registry)
+and AWS errors (``except AwsCredentialsError`` catches ECR's too).
 """
 
 from __future__ import annotations
@@ -12,19 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    ParamValidationError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-)
-
+from imageferry.aws_errors import ECR, AwsCall, AwsFailure, Cause, describe
 from imageferry.ecr.hosts import EcrRegistry
-from imageferry.errors import RegistryError, TransportError
+from imageferry.errors import (
+    AwsAccessDenied,
+    AwsCredentialsError,
+    AwsError,
+    AwsThrottled,
+    AwsUnreachable,
+    RegistryError,
+    TransportError,
+)
 
 __all__ = [
     "EcrAccessDenied",
@@ -34,21 +31,11 @@ __all__ = [
     "EcrThrottled",
     "EcrUnreachable",
     "aws_errors",
+    "ecr_call",
 ]
 
-_CREDENTIAL_CODES = {
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "ExpiredTokenException",
-    "ExpiredToken",
-}
-_DENIED_CODES = {"AccessDeniedException", "AccessDenied"}
-_THROTTLE_CODES = {"ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
 
-
-class EcrError(RegistryError):
+class EcrError(RegistryError, AwsError):
     """An ECR control-plane call failed.
 
     ``action`` is the API action (``DescribeImages`` ...), ``registry`` the ECR
@@ -59,16 +46,18 @@ class EcrError(RegistryError):
         self, message: str, *, action: str, target: EcrRegistry | None, aws_code: str = ""
     ) -> None:
         super().__init__(message, registry=target.host if target else "")
+        self.service = ECR.name
+        self.region = target.region if target else ""
         self.action = action
         self.target = target
         self.aws_code = aws_code
 
 
-class EcrCredentialsError(EcrError):
+class EcrCredentialsError(EcrError, AwsCredentialsError):
     """No AWS credentials were found, or AWS did not accept them."""
 
 
-class EcrAccessDenied(EcrError):
+class EcrAccessDenied(EcrError, AwsAccessDenied):
     """The credentials are valid but lack the IAM permission for the action."""
 
 
@@ -76,85 +65,56 @@ class EcrRepositoryNotFound(EcrError):
     """The named repository does not exist in the registry."""
 
 
-class EcrThrottled(EcrError):
+class EcrThrottled(EcrError, AwsThrottled):
     """AWS kept throttling the action after botocore's own retries."""
 
 
-class EcrUnreachable(EcrError, TransportError):
+class EcrUnreachable(EcrError, TransportError, AwsUnreachable):
     """The ECR API endpoint could not be reached."""
 
 
-def _where(target: EcrRegistry | None) -> str:
-    return f" for {target}" if target else ""
+_ERRORS: dict[Cause, type[EcrError]] = {
+    Cause.CREDENTIALS: EcrCredentialsError,
+    Cause.DENIED: EcrAccessDenied,
+    Cause.THROTTLED: EcrThrottled,
+    Cause.UNREACHABLE: EcrUnreachable,
+    Cause.NOT_FOUND: EcrRepositoryNotFound,
+}
+
+
+def ecr_call(
+    action: str, target: EcrRegistry | None, what: str = "", keys_from: str = ""
+) -> AwsCall:
+    """The :class:`AwsCall` of an ECR action on ``target``'s registry."""
+    return AwsCall(
+        ECR,
+        target.region if target else "",
+        action,
+        subject=what,
+        account=target.account_id if target else "",
+        keys_from=keys_from,
+    )
+
+
+def _error(failure: AwsFailure, action: str, target: EcrRegistry | None) -> EcrError:
+    cls = _ERRORS.get(failure.cause, EcrError)
+    return cls(failure.message, action=action, target=target, aws_code=failure.aws_code)
 
 
 @contextmanager
-def aws_errors(action: str, target: EcrRegistry | None, what: str = "") -> Iterator[None]:
+def aws_errors(
+    action: str, target: EcrRegistry | None, what: str = "", *, keys_from: str = ""
+) -> Iterator[None]:
     """Translate botocore errors raised inside the block into :class:`EcrError`.
 
-    ``what`` adds the object acted on (``repository 'app'``) to the message.
+    ``what`` adds the object acted on (``repository 'app'``) to the message;
+    ``keys_from`` names the task parameter whose secret holds this registry's
+    keys (``srcCredential``), for the fix the message suggests.
     """
-    subject = f" ({what})" if what else ""
-    where = _where(target)
     try:
         yield
-    except (NoCredentialsError, PartialCredentialsError) as e:
-        raise EcrCredentialsError(
-            f"ECR {action}{subject}{where}: no usable AWS credentials were found; name a "
-            "credential (a secret with access_key_id and secret_access_key) or configure the "
-            "default AWS credential chain",
-            action=action,
-            target=target,
-        ) from e
-    except NoRegionError as e:
-        raise EcrError(
-            f"ECR {action}{subject}: no AWS region was given", action=action, target=target
-        ) from e
-    except ParamValidationError as e:
-        raise EcrError(
-            f"ECR {action}{subject}{where}: invalid request: {e}", action=action, target=target
-        ) from e
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as e:
-        raise EcrUnreachable(
-            f"ECR {action}{subject}{where}: cannot reach the ECR API endpoint ({e}); check "
-            "the network, proxy settings and the region name",
-            action=action,
-            target=target,
-        ) from e
-    except ClientError as e:
-        raise _from_client_error(e, action, target, subject) from e
-
-
-def _from_client_error(
-    error: ClientError, action: str, target: EcrRegistry | None, subject: str
-) -> EcrError:
-    info = error.response.get("Error", {})
-    code = str(info.get("Code", ""))
-    aws_message = str(info.get("Message", "")).strip()
-    detail = f"{code}: {aws_message}" if aws_message else code
-    head = f"ECR {action}{subject}{_where(target)} failed with {detail}"
-    if code in _CREDENTIAL_CODES:
-        return EcrCredentialsError(
-            f"{head}; AWS did not accept the credentials: check the access key pair "
-            "(or session token) in the credential used for this registry",
-            action=action,
-            target=target,
-            aws_code=code,
-        )
-    if code in _DENIED_CODES:
-        return EcrAccessDenied(
-            f"{head}; grant ecr:{action} to the credential used for this registry",
-            action=action,
-            target=target,
-            aws_code=code,
-        )
-    if code == "RepositoryNotFoundException":
-        return EcrRepositoryNotFound(head, action=action, target=target, aws_code=code)
-    if code in _THROTTLE_CODES:
-        return EcrThrottled(
-            f"{head}; AWS is throttling this action, lower the task's concurrency",
-            action=action,
-            target=target,
-            aws_code=code,
-        )
-    return EcrError(head, action=action, target=target, aws_code=code)
+    except Exception as e:
+        failure = describe(e, ecr_call(action, target, what, keys_from))
+        if failure is None:
+            raise
+        raise _error(failure, action, target) from e

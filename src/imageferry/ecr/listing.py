@@ -48,10 +48,19 @@ class EcrImage:
 class EcrLister:
     """The ``SourceLister`` of an ECR registry (``imageferry.tasks.selection``)."""
 
-    def __init__(self, client: ECRClient, target: EcrRegistry, *, page_size: int = _PAGE_SIZE):
+    def __init__(
+        self,
+        client: ECRClient,
+        target: EcrRegistry,
+        *,
+        page_size: int = _PAGE_SIZE,
+        keys_from: str = "",
+    ):
         self._client = client
         self._target = target
         self._page_size = page_size
+        #: The task parameter naming this registry's keys, for error messages.
+        self._keys_from = keys_from
 
     def __repr__(self) -> str:
         return f"EcrLister({self._target.host!r})"
@@ -62,13 +71,14 @@ class EcrLister:
 
     async def list_repositories(self) -> list[str]:
         """Every repository name in the registry, sorted."""
-        with aws_errors("DescribeRepositories", self._target):
+        with aws_errors("DescribeRepositories", self._target, keys_from=self._keys_from):
             names = await call(self._repository_names)
         return sorted(names)
 
     async def list_images(self, repository: str, status: TagStatus = "ANY") -> list[EcrImage]:
         """Every image of ``repository`` (all pages), optionally by tag status."""
-        with aws_errors("DescribeImages", self._target, f"repository {repository!r}"):
+        what = f"repository {repository!r}"
+        with aws_errors("DescribeImages", self._target, what, keys_from=self._keys_from):
             return await call(lambda: list(self._images(repository, status)))
 
     async def list_tags(self, repository: str) -> list[str]:

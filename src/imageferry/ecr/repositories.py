@@ -80,12 +80,14 @@ async def ensure_repository(
     settings: RepositorySettings = RepositorySettings(),
     *,
     target: EcrRegistry,
+    keys_from: str = "",
 ) -> Ensured:
     """Make sure repository ``name`` exists in ``target``; create it with
     ``settings`` if missing. ``registryId`` is always sent, so a credential of
-    another account creates the repository in ``target``'s account."""
+    another account creates the repository in ``target``'s account.
+    ``keys_from`` names the task parameter holding the keys, for messages."""
     what = f"repository {name!r}"
-    with aws_errors("DescribeRepositories", target, what):
+    with aws_errors("DescribeRepositories", target, what, keys_from=keys_from):
         try:
             await call(
                 client.describe_repositories,
@@ -96,7 +98,7 @@ async def ensure_repository(
         except ClientError as e:
             if _error_code(e) != "RepositoryNotFoundException":
                 raise
-    with aws_errors("CreateRepository", target, what):
+    with aws_errors("CreateRepository", target, what, keys_from=keys_from):
         try:
             await call(
                 client.create_repository,
@@ -124,10 +126,12 @@ class RepositoryEnsurer:
         settings: RepositorySettings = RepositorySettings(),
         *,
         target: EcrRegistry,
+        keys_from: str = "",
     ) -> None:
         self._client = client
         self._settings = settings
         self._target = target
+        self._keys_from = keys_from
         self._done: dict[str, Ensured] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -137,7 +141,11 @@ class RepositoryEnsurer:
             known = self._done.get(name)
             if known is None:
                 known = await ensure_repository(
-                    self._client, name, self._settings, target=self._target
+                    self._client,
+                    name,
+                    self._settings,
+                    target=self._target,
+                    keys_from=self._keys_from,
                 )
                 self._done[name] = known
             return known

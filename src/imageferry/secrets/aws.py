@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from imageferry.aws import aws_client
+from imageferry.aws_errors import SECRETS_MANAGER, AwsCall, aws_errors
 from imageferry.secrets.base import (
     InvalidSecret,
     SecretNotFound,
-    SecretStoreError,
     validate_secret_name,
     validate_secret_value,
 )
@@ -37,24 +39,35 @@ def _error_code(error: ClientError) -> str:
 
 
 class AwsSecretStore:
-    """A :class:`~imageferry.secrets.base.SecretStore` backed by Secrets Manager."""
+    """A :class:`~imageferry.secrets.base.SecretStore` backed by Secrets Manager.
+
+    Failures of AWS itself (credentials, permissions, network, throttling)
+    raise :class:`~imageferry.errors.AwsError`, worded by :mod:`imageferry.aws_errors`.
+    """
 
     def __init__(self, session: boto3.Session) -> None:
-        self._client: SecretsManagerClient = session.client("secretsmanager")
+        self._client: SecretsManagerClient = aws_client(session, "secretsmanager")
 
     def __repr__(self) -> str:
         return f"AwsSecretStore(region={self._client.meta.region_name!r})"
 
+    @contextmanager
+    def _calling(self, action: str, name: str = "") -> Iterator[None]:
+        """AWS errors of ``action`` (on secret ``name``) as imageferry errors;
+        a secret that does not exist as :class:`SecretNotFound`."""
+        subject = f"secret {name!r}" if name else ""
+        with aws_errors(AwsCall(SECRETS_MANAGER, self._client.meta.region_name, action, subject)):
+            try:
+                yield
+            except ClientError as e:
+                if name and _error_code(e) == "ResourceNotFoundException":
+                    raise SecretNotFound(name) from None
+                raise
+
     def get(self, name: str) -> dict[str, str]:
         validate_secret_name(name)
-        try:
+        with self._calling("GetSecretValue", name):
             response = self._client.get_secret_value(SecretId=name)
-        except ClientError as e:
-            if _error_code(e) == "ResourceNotFoundException":
-                raise SecretNotFound(name) from None
-            raise self._failure("reading", name, e) from None
-        except BotoCoreError as e:
-            raise self._failure("reading", name, e) from None
         text = response.get("SecretString")
         if text is None:
             raise InvalidSecret(
@@ -76,53 +89,29 @@ class AwsSecretStore:
     def put(self, name: str, value: Mapping[str, str]) -> None:
         validate_secret_name(name)
         text = json.dumps(validate_secret_value(value))
-        try:
+        with self._calling("CreateSecret", name):
             try:
                 self._client.create_secret(Name=name, SecretString=text)
+                return
             except ClientError as e:
                 if _error_code(e) != "ResourceExistsException":
                     raise
-                self._client.put_secret_value(SecretId=name, SecretString=text)
-        except (ClientError, BotoCoreError) as e:
-            raise self._failure("writing", name, e) from None
+        with self._calling("PutSecretValue", name):
+            self._client.put_secret_value(SecretId=name, SecretString=text)
 
     def list(self) -> builtins.list[str]:
         names: builtins.list[str] = []
-        try:
+        with self._calling("ListSecrets"):
             # ListSecrets returns at most 100 per page; follow NextToken to the end.
             for page in self._client.get_paginator("list_secrets").paginate():
                 names.extend(s["Name"] for s in page.get("SecretList", []) if "Name" in s)
-        except (ClientError, BotoCoreError) as e:
-            raise SecretStoreError(
-                f"listing secrets in AWS Secrets Manager failed: {_describe(e)}"
-            ) from None
         return sorted(names)
 
     def delete(self, name: str) -> None:
         validate_secret_name(name)
-        try:
-            # With ForceDeleteWithoutRecovery, AWS reports success for a name that
-            # does not exist; ask first so both backends report SecretNotFound.
+        # With ForceDeleteWithoutRecovery, AWS reports success for a name that
+        # does not exist; ask first so both backends report SecretNotFound.
+        with self._calling("DescribeSecret", name):
             self._client.describe_secret(SecretId=name)
+        with self._calling("DeleteSecret", name):
             self._client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
-        except ClientError as e:
-            if _error_code(e) == "ResourceNotFoundException":
-                raise SecretNotFound(name) from None
-            raise self._failure("deleting", name, e) from None
-        except BotoCoreError as e:
-            raise self._failure("deleting", name, e) from None
-
-    @staticmethod
-    def _failure(action: str, name: str, error: Exception) -> SecretStoreError:
-        # botocore messages name the operation and AWS's reason; they never echo
-        # request parameters, so no secret value can leak through them.
-        return SecretStoreError(
-            f"{action} secret {name!r} in AWS Secrets Manager failed: {_describe(error)}"
-        )
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        err = error.response.get("Error", {})
-        return f"{err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": ")
-    return str(error)

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from imageferry.aws import AwsKeys, aws_session
+from imageferry.aws import AwsKeys, aws_client, aws_session
+from imageferry.aws_errors import STS, AwsCall, aws_errors
 from imageferry.copy import RepositoryFactory
 from imageferry.ecr.hosts import EcrRegistry, parse_registry_host
 from imageferry.errors import ConfigError, NotFound
@@ -33,6 +34,8 @@ from imageferry.tasks.params import TaskSpec, parse_image_entry
 from imageferry.tasks.selection import SourceLister, destination_registry, source_registry
 
 if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
+
     from imageferry.secrets.base import SecretStore
 
 __all__ = ["RegistryLister", "RunConnections", "SideCredentials", "open_connections"]
@@ -120,10 +123,15 @@ def _credential(store: SecretStore | None, name: str) -> Credentials | AwsKeys |
     return resolve_credential(store, name)
 
 
-def _caller_account(region: str, keys: AwsKeys | None) -> str:
-    """The AWS account the keys (or the default chain) belong to, via STS."""
-    sts = aws_session(region or None, keys).client("sts")
-    return str(sts.get_caller_identity()["Account"])
+def _caller_account(region: str, keys: AwsKeys | None, keys_from: str) -> str:
+    """The AWS account the keys (or the default chain) belong to, via STS.
+
+    ``keys_from`` is the parameter whose secret would hold the keys
+    (``destCredential``), named in the fix when there are none.
+    """
+    with aws_errors(AwsCall(STS, region, "GetCallerIdentity", keys_from=keys_from)):
+        sts: STSClient = aws_client(aws_session(region or None, keys), "sts")
+        return str(sts.get_caller_identity()["Account"])
 
 
 def _credential_host(spec: TaskSpec, credentials: Credentials | None) -> str | None:
@@ -157,13 +165,17 @@ async def open_connections(
     resolved: dict[str, str] = {}
     if dst_blank:
         region = spec.destRegion or settings.aws_region
-        resolved["destAccountId"] = await asyncio.to_thread(_caller_account, region, dst_keys)
+        resolved["destAccountId"] = await asyncio.to_thread(
+            _caller_account, region, dst_keys, "destCredential"
+        )
     if src_blank:
         if dst_blank and src_keys == dst_keys:
             resolved["srcAccountId"] = resolved["destAccountId"]
         else:
             region = spec.srcRegion or settings.aws_region
-            resolved["srcAccountId"] = await asyncio.to_thread(_caller_account, region, src_keys)
+            resolved["srcAccountId"] = await asyncio.to_thread(
+                _caller_account, region, src_keys, "srcCredential"
+            )
     if resolved:
         spec = spec.model_copy(update=resolved)
     account_id = resolved.get("destAccountId") or resolved.get("srcAccountId")
@@ -190,12 +202,15 @@ async def open_connections(
         )
     ]
     ecr_keys: dict[str, AwsKeys | None] = {}
+    keys_from: dict[str, str] = {}
     src_ecr = parse_registry_host(source_host) if source_host else None
     dst_ecr = parse_registry_host(destination_host)
     if src_ecr is not None:
         ecr_keys[src_ecr.host] = src_keys
+        keys_from[src_ecr.host] = "srcCredential"
     if dst_ecr is not None:
         ecr_keys[dst_ecr.host] = dst_keys
+        keys_from[dst_ecr.host] = "destCredential"
     # A remapped ECR host is asked for by its location; map it back.
     aliases = {
         location.split("/")[0].removeprefix("http://").removeprefix("https://"): name
@@ -205,7 +220,7 @@ async def open_connections(
     if ecr_keys:
         from imageferry.ecr.auth import EcrCredentialProvider
 
-        providers.insert(0, EcrCredentialProvider(ecr_keys, aliases=aliases))
+        providers.insert(0, EcrCredentialProvider(ecr_keys, aliases=aliases, keys_from=keys_from))
     providers.append(DockerConfigCredentials())
     client = RegistryClient(config, ChainCredentials(providers), stats=PrometheusStats())
     repository: RepositoryFactory = client.repository
@@ -222,7 +237,7 @@ async def open_connections(
         from imageferry.ecr.client import ecr_client
         from imageferry.ecr.listing import EcrLister
 
-        lister = EcrLister(ecr_client(src_ecr.region, src_keys), src_ecr)
+        lister = EcrLister(ecr_client(src_ecr.region, src_keys), src_ecr, keys_from="srcCredential")
     else:
         lister = lister_for(source_host or "docker.io")
 
@@ -254,4 +269,7 @@ def _repository_creator(
         encryption=spec.destEncryption,
         kms_key=spec.destKmsKey or None,
     )
-    return RepositoryEnsurer(ecr_client(target.region, keys), settings, target=target).ensure
+    ensurer = RepositoryEnsurer(
+        ecr_client(target.region, keys), settings, target=target, keys_from="destCredential"
+    )
+    return ensurer.ensure

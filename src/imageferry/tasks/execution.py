@@ -24,12 +24,15 @@ from imageferry.copy.referrer_index import indexer
 from imageferry.copy.referrers import referrer_options, walk_referrers
 from imageferry.errors import FerryError
 from imageferry.executor.base import WorkUnit
+from imageferry.logfile import defect_line
 from imageferry.reference import Reference
 from imageferry.settings import Settings
 from imageferry.store import Store
 from imageferry.store.results import ImageUnit
 from imageferry.store.status import ImageStatus, RunStatus
+from imageferry.tasks.alarm_routing import why_no_alarm
 from imageferry.tasks.connections import RunConnections, open_connections
+from imageferry.tasks.outcome import run_outcome
 from imageferry.tasks.params import ALL_TAGS, TaskSpec
 from imageferry.tasks.selection import ImagePair, Selection, select_images
 
@@ -58,6 +61,8 @@ class RunDependencies:
     #: Seconds before the second attempt of a failed image; doubles each time.
     retry_delay: float = 2.0
     executor_id: str = "local"
+    #: Where this process writes its log, which holds the traceback of a defect.
+    log_location: str = "the server log"
 
 
 class _RunSink:
@@ -212,12 +217,11 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
         except Exception:
             log.exception("recording the stop of run %s", run_id)
     except FerryError as e:
+        # Said once, by the closing line below.
         error = str(e)
-        store.append_log(run_id, "ERROR", error)
-    except Exception as e:  # a bug must still end the run truthfully
-        log.exception("run %s crashed", run_id)
-        error = f"internal error: {type(e).__name__}: {e}"
-        store.append_log(run_id, "ERROR", error)
+    except Exception as e:  # a defect: the traceback goes to our log, one line to the user
+        log.exception("run %s of task %s failed with an internal error", run_id, task.id)
+        error = defect_line(e, deps.log_location)
     finally:
         beat.cancel()
     finished = store.finish_run(run_id, error=error)
@@ -225,12 +229,9 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     store.append_log(
         run_id,
         "ERROR" if finished.status is RunStatus.ERROR else "INFO",
-        f"run ended {finished.status}: {finished.images_copied} copied, "
-        f"{finished.images_skipped} skipped, {finished.images_failed} failed of "
-        f"{finished.images_total}" + (f"; {finished.error}" if finished.error else ""),
+        f"run {run_outcome(finished)}",
     )
-    if finished.status is RunStatus.ERROR:
-        await _alarm(finished, deps)
+    await _alarm(finished, deps)
     return finished
 
 
@@ -338,17 +339,20 @@ async def _copy_referrers(
 
 
 async def _alarm(run: RunRecord, deps: RunDependencies) -> None:
-    if deps.notifier is None:
-        return
-    task = deps.store.get_task(run.task_id)
+    """Send the run's alarm if it deserves one; the log says where it went, or why not."""
+    store = deps.store
+    task = store.get_task(run.task_id)
     recipient = task.parameters.get("alarmEmail", "")
-    if not recipient:
+    notifier = deps.notifier
+    why_not = why_no_alarm(run.status, recipient, notifier is not None)
+    if why_not is not None or notifier is None:
+        store.append_log(run.id, "INFO", f"no alarm sent: {why_not}")
         return
     from imageferry.alarms.base import Alarm
 
     failed = [
         (r.source, r.error)
-        for r in deps.store.list_image_results(run.id, status=ImageStatus.FAILED, limit=1000)
+        for r in store.list_image_results(run.id, status=ImageStatus.FAILED, limit=1000)
     ]
     if not failed and run.error:
         failed = [("(run)", run.error)]
@@ -364,10 +368,11 @@ async def _alarm(run: RunRecord, deps: RunDependencies) -> None:
         skipped=run.images_skipped,
     )
     try:
-        await asyncio.to_thread(deps.notifier.send, alarm)
-        deps.store.append_log(run.id, "INFO", f"alarm sent to {recipient}")
+        await asyncio.to_thread(notifier.send, alarm)
+        store.append_log(run.id, "INFO", f"alarm sent to {recipient} by {notifier.channel}")
     except FerryError as e:
-        deps.store.append_log(run.id, "ERROR", f"alarm to {recipient} not sent: {e}")
+        # The notifier's message names the run, the recipient and the channel.
+        store.append_log(run.id, "ERROR", str(e))
 
 
 async def plan_task(

@@ -25,6 +25,7 @@ from imageferry.store.records import (
     TaskRecord,
 )
 from imageferry.store.status import ImageStatus, RunStatus, ScheduleType, TaskStatus, Trigger
+from imageferry.tasks.alarm_routing import alarm_warnings
 from imageferry.tasks.forms import build_spec
 from imageferry.tasks.params import TaskSpec
 from imageferry.tasks.schedule import first_run_at
@@ -87,6 +88,11 @@ class TaskService:
             schedule_expression=spec.scheduleExpression,
             next_run_at=first_run_at(schedule, spec.scheduleExpression, self._clock()),
         )
+
+    def warnings(self, parameters: Mapping[str, str]) -> list[str]:
+        """What a task with these parameters should know but that does not stop it:
+        an ``alarmEmail`` with no alarm backend configured to send to it."""
+        return alarm_warnings(parameters, self.settings.alarm_backend)
 
     def list_tasks(
         self,

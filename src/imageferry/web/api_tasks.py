@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -19,11 +19,13 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from imageferry.store.base import MAX_PAGE
+from imageferry.store.records import TaskRecord
 from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus, TaskStatus, Trigger
 from imageferry.tasks.params import TaskSpec, TaskSpecError
 from imageferry.web.console import Console, console_of
 from imageferry.web.schemas import (
     CloneRequest,
+    CreatedTaskOut,
     CreateTaskRequest,
     ImageResultsOut,
     LogsOut,
@@ -34,7 +36,6 @@ from imageferry.web.schemas import (
     RunPageOut,
     StartRequest,
     TaskDetailOut,
-    TaskOut,
     TaskPageOut,
     ValidationOut,
     image_result_out,
@@ -61,31 +62,41 @@ _Offset = Annotated[int, Query(ge=0, description="skip this many items")]
 _Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many items")]
 
 
-def validate_parameters(parameters: dict[str, str]) -> ValidationOut:
+def validate_parameters(parameters: dict[str, str], warnings: Sequence[str] = ()) -> ValidationOut:
     """The CLI's validation, without storing anything (for the wizard's inline checks)."""
     try:
         spec = TaskSpec.from_parameters(parameters)
     except TaskSpecError as e:
         problems = [ProblemOut(parameter=p.parameter, message=p.message) for p in e.problems]
-        return ValidationOut(valid=False, problems=problems)
-    return ValidationOut(valid=True, problems=[], parameters=spec.parameters())
+        return ValidationOut(valid=False, problems=problems, warnings=list(warnings))
+    return ValidationOut(
+        valid=True, problems=[], parameters=spec.parameters(), warnings=list(warnings)
+    )
 
 
 @router.post("/tasks/validate", response_model=ValidationOut)
-def validate_task(body: CreateTaskRequest) -> ValidationOut:
+def validate_task(body: CreateTaskRequest, console: ConsoleDep) -> ValidationOut:
     """Check parameters with the same rules and messages as ``ferry task create``."""
     parameters = dict(body.parameters)
     if body.name is not None:
         parameters["name"] = body.name
-    return validate_parameters(parameters)
+    return validate_parameters(parameters, console.service.warnings(parameters))
+
+
+def _created(task: TaskRecord, console: Console) -> CreatedTaskOut:
+    base = task_out(task, None)
+    return CreatedTaskOut(**base.model_dump(), warnings=console.service.warnings(task.parameters))
 
 
 @router.post(
-    "/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, responses=_PROBLEMS
+    "/tasks",
+    response_model=CreatedTaskOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_PROBLEMS,
 )
-def create_task(body: CreateTaskRequest, console: ConsoleDep) -> TaskOut:
-    task = console.service.create_task(body.parameters, body.name)
-    return task_out(task, None)
+def create_task(body: CreateTaskRequest, console: ConsoleDep) -> CreatedTaskOut:
+    """Create a task; ``warnings`` says what it should know (alarms nobody would send)."""
+    return _created(console.service.create_task(body.parameters, body.name), console)
 
 
 @router.get("/tasks", response_model=TaskPageOut)
@@ -133,9 +144,11 @@ async def plan_task(task_id: str, console: ConsoleDep) -> PlanOut:
     return plan_out(planned, notes)
 
 
-@router.post("/tasks/{task_id}/clone", response_model=TaskOut, status_code=201, responses=_PROBLEMS)
-def clone_task(task_id: str, body: CloneRequest, console: ConsoleDep) -> TaskOut:
-    return task_out(console.service.clone(task_id, body.overrides, body.name), None)
+@router.post(
+    "/tasks/{task_id}/clone", response_model=CreatedTaskOut, status_code=201, responses=_PROBLEMS
+)
+def clone_task(task_id: str, body: CloneRequest, console: ConsoleDep) -> CreatedTaskOut:
+    return _created(console.service.clone(task_id, body.overrides, body.name), console)
 
 
 @router.delete("/tasks/{task_id}", status_code=204)

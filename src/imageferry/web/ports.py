@@ -36,6 +36,9 @@ class TaskServicePort(Protocol):
     def create_task(self, parameters: Mapping[str, str], name: str | None = None) -> TaskRecord:
         """Validate and store a task; raises ``TaskSpecError`` with every problem."""
 
+    def warnings(self, parameters: Mapping[str, str]) -> list[str]:
+        """What a task with these parameters should be warned of (alarms nobody sends)."""
+
     def list_tasks(
         self,
         status: TaskStatus | Iterable[TaskStatus] | None = None,

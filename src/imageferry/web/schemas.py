@@ -29,6 +29,7 @@ from imageferry.tasks.params import parse_image_entry, split_image_list
 __all__ = [
     "CloneRequest",
     "CreateTaskRequest",
+    "CreatedTaskOut",
     "ImageResultOut",
     "ImageResultsOut",
     "LogLineOut",
@@ -79,6 +80,9 @@ class ProblemsOut(BaseModel):
 class ValidationOut(BaseModel):
     valid: bool
     problems: list[ProblemOut]
+    #: What the task should know but that does not stop it, one sentence each
+    #: (an alarmEmail while no alarm backend is configured).
+    warnings: list[str] = Field(default_factory=list)
     #: The parameters as they would be stored (canonical spelling), when valid.
     parameters: dict[str, str] = Field(default_factory=dict)
 
@@ -150,6 +154,12 @@ class TaskOut(BaseModel):
     updated_at: datetime
     parameters: dict[str, str]
     latest_run: RunOut | None
+
+
+class CreatedTaskOut(TaskOut):
+    """A task just created (or cloned), with the warnings of :class:`ValidationOut`."""
+
+    warnings: list[str] = Field(default_factory=list)
 
 
 class TaskPageOut(BaseModel):

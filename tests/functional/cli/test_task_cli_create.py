@@ -35,7 +35,7 @@ def test_create_with_param_prints_the_id_and_stores_every_parameter(ferry, ferry
 
 def test_create_json_output_is_the_id_document(ferry_json) -> None:
     doc = ferry_json("task", "create", *param_args(task_parameters(SRC, DST, "app")))
-    assert list(doc) == ["id"]
+    assert doc == {"id": doc["id"], "warnings": []}
     assert ferry_json("task", "show", doc["id"])["id"] == doc["id"]
 
 

@@ -47,7 +47,7 @@ def test_create_run_show_list_logs_on_the_server(
 
     run = remote("run", task_id)
     assert run.exit_code == 1, output(run)  # app:missing fails
-    assert "ended ERROR: 1 of 2 images failed" in run.stderr
+    assert "ended ERROR: 1 copied, 0 skipped, 1 failed of 2; " in run.stdout
     # `ferry task run` follows the run in a terminal: the server records trigger cli.
     assert [r["trigger"] for r in server.api(f"/api/tasks/{task_id}/runs")["items"]] == ["cli"]
     assert f"copied {src_registry.host}/app:1.0" in run.stderr  # progress from the server's log
@@ -196,3 +196,17 @@ def test_a_wrong_token_or_no_server_is_reported_without_the_token(ferry, server:
     down = ferry("task", "--server", "http://127.0.0.1:9", "--token", "x", "list")
     assert down.exit_code == 1
     assert "cannot reach the ferry server at http://127.0.0.1:9" in down.stderr
+
+
+def test_create_on_the_server_prints_the_servers_warnings(remote) -> None:
+    # The server has no alarm backend: its warning, not the CLI's own settings, counts.
+    parameters = task_parameters("127.0.0.1:5000", "127.0.0.1:5001", "app:1.0")
+    parameters["alarmEmail"] = "ops@example.com"
+    created = remote("create", *param_args(parameters))
+    assert created.exit_code == 0, output(created)
+    assert created.stdout.strip().startswith("t-")
+    assert created.stderr.startswith(
+        "ferry: warning: alarmEmail ops@example.com will not be told of failed runs"
+    )
+    doc = _json(remote("create", *param_args(parameters), "-o", "json"))
+    assert doc["warnings"] == [created.stderr.removeprefix("ferry: warning: ").strip()]

@@ -94,10 +94,14 @@ def test_a_run_that_fails_before_listing_images_says_only_why(
     result = ferry("task", "run", task_id)
 
     assert result.exit_code == 1, output(result)
-    line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith(f"ferry: error: run 1 of task {task_id} ended ERROR: ")
-    assert "no-such-secret" in line
-    assert "0 of 0" not in line
+    # Said once: the summary, which says when it failed and why.
+    assert result.stdout.strip().startswith("run 1 (")
+    assert "ended ERROR before any image was selected: secret 'no-such-secret' does not" in (
+        result.stdout
+    )
+    assert (result.stdout + result.stderr).count("does not exist") == 1
+    assert "0 of 0" not in result.stdout + result.stderr
+    assert "ferry: error" not in result.stderr
 
 
 def test_a_missing_tag_ends_the_run_in_error_with_the_failed_count(
@@ -108,7 +112,7 @@ def test_a_missing_tag_ends_the_run_in_error_with_the_failed_count(
 
     result = ferry("task", "run", task_id)
     assert result.exit_code == 1, output(result)
-    assert "ended ERROR: 1 of 2 images failed" in result.stderr
+    assert "ended ERROR: 1 copied, 0 skipped, 1 failed of 2; " in result.stdout
     assert f"failed {src_registry.host}/app:nope" in result.stderr
     # The image that exists was still copied.
     assert inspect_digest(f"{dst_registry.host}/mirror/app:1.0") == digests["app"]

@@ -112,5 +112,5 @@ async def test_rejected_keys_give_a_clear_error_without_the_secret(ecr_env: None
 async def test_no_credentials_at_all_is_a_clear_error(ecr: EcrStandIn, monkeypatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(EcrCredentialsError, match="no usable AWS credentials"):
+    with pytest.raises(EcrCredentialsError, match="no AWS credentials found; set AWS_PROFILE"):
         await EcrCredentialProvider().get(TARGET.host)

@@ -6,11 +6,11 @@ import boto3
 import pytest
 
 from imageferry.aws import aws_session
+from imageferry.errors import AwsUnreachable
 from imageferry.secrets import (
     AwsSecretStore,
     InvalidSecret,
     SecretNotFound,
-    SecretStoreError,
     open_secret_store,
 )
 from imageferry.settings import Settings
@@ -77,14 +77,18 @@ def test_non_json_secret_is_reported_without_its_content(store: AwsSecretStore) 
     assert "not-json-s3cret" not in str(info.value)
 
 
-def test_unreachable_service_is_a_store_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_service_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     store = AwsSecretStore(aws_session("us-east-1"))
-    with pytest.raises(SecretStoreError, match="AWS Secrets Manager failed"):
+    with pytest.raises(AwsUnreachable) as caught:
         store.put("hub", {"username": "bob", "password": "never-shown"})
+    assert str(caught.value).startswith(
+        "AWS Secrets Manager in us-east-1: cannot reach http://127.0.0.1:9/"
+    )
+    assert "never-shown" not in str(caught.value)
 
 
 def test_configuration_selects_the_aws_backend(aws_env: MotoServer, tmp_path) -> None:

@@ -99,14 +99,19 @@ def test_failed_image_ends_in_error_and_mails_the_alarm(
     assert f"{src_registry.host}/missing:9.9" in body
     assert missing.error[:60] in body
     logs = [line.message for line in runtime.service.logs(run.id)]
-    assert "alarm sent to ops@example.com" in logs
+    channel = f"SMTP server {smtp_server.host}:{smtp_server.port}"
+    assert f"alarm sent to ops@example.com by {channel}" in logs
 
     # A clean run sends nothing.
     clean = runtime.service.create_task(
         {**task.parameters, "srcImageList": "good:1", "alarmEmail": "ops@example.com"}
     )
-    assert run_to_end(runtime, clean.id).status is RunStatus.DONE
+    clean_run = run_to_end(runtime, clean.id)
+    assert clean_run.status is RunStatus.DONE
     assert len(smtp_server.received) == 1
+    assert [line.message for line in runtime.service.logs(clean_run.id)][-1] == (
+        "no alarm sent: the run ended DONE; alarms are sent for runs that end in ERROR"
+    )
 
 
 def test_alarm_through_sns(

@@ -311,3 +311,19 @@ def test_openapi_lists_the_api(client: httpx.Client) -> None:
     ):
         assert path in paths, path
     assert "/tasks/new" not in paths
+
+
+def test_an_alarm_email_without_an_alarm_backend_is_warned_of(bearer: httpx.Client) -> None:
+    with_alarm = {**VALID, "alarmEmail": "ops@example.com"}
+    created = bearer.post("/api/tasks", json={"parameters": with_alarm})
+    assert created.status_code == 201
+    [warning] = created.json()["warnings"]
+    assert warning.startswith("alarmEmail ops@example.com will not be told of failed runs")
+    assert "FERRY_ALARM_BACKEND" in warning
+    checked = bearer.post("/api/tasks/validate", json={"parameters": with_alarm}).json()
+    assert (checked["valid"], checked["warnings"]) == (True, [warning])
+    cloned = bearer.post(f"/api/tasks/{created.json()['id']}/clone", json={}).json()
+    assert cloned["warnings"] == [warning]
+    plain = bearer.post("/api/tasks", json={"parameters": VALID}).json()
+    assert plain["warnings"] == []
+    assert bearer.post("/api/tasks/validate", json={"parameters": VALID}).json()["warnings"] == []

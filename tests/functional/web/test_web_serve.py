@@ -69,3 +69,42 @@ def test_serve_prints_the_generated_password_and_serves_the_console(tmp_path: Pa
         process.wait(timeout=20)
     with open_store(Settings(data_dir=tmp_path / "d")) as store:
         assert store.verify_password("admin", password) is not None
+
+
+def _banner(env: dict[str, str], port: int) -> list[str]:
+    """The lines ``ferry serve`` writes to stderr before it says where the console is."""
+    process = subprocess.Popen(
+        [FERRY, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("imageferry console on"):
+                return lines
+            lines.append(line.rstrip("\n"))
+        raise AssertionError(f"ferry serve ended before it started: {lines}")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_serve_says_which_alarm_backend_is_in_use(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    with open_store(Settings(data_dir=data_dir)) as store:
+        store.create_task({"sourceType": "Public", "alarmEmail": "ops@example.com"})
+        store.create_task({"sourceType": "Public"})
+    none = _banner(_env(data_dir, FERRY_ALARM_BACKEND="none"), free_port())
+    assert "alarms: none (FERRY_ALARM_BACKEND=none): failed runs notify nobody" in none
+    [warning] = [line for line in none if line.startswith("ferry: warning:")]
+    assert warning.startswith(
+        "ferry: warning: 1 alarmEmail address(es) of tasks (ops@example.com) will not be told"
+    )
+    smtp_env = _env(data_dir, FERRY_ALARM_BACKEND="smtp", FERRY_SMTP_PORT="2525")
+    smtp = _banner({**smtp_env, "FERRY_SMTP_HOST": "127.0.0.1"}, free_port())
+    assert "alarms: failed runs are reported by SMTP server 127.0.0.1:2525" in smtp
+    assert not [line for line in smtp if "warning" in line]

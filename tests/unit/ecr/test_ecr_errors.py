@@ -11,7 +11,7 @@ from imageferry.ecr.errors import (
     aws_errors,
 )
 from imageferry.ecr.hosts import EcrRegistry
-from imageferry.errors import RegistryError, TransportError
+from imageferry.errors import AwsCredentialsError, AwsError, RegistryError, TransportError
 
 TARGET = EcrRegistry("111122223333", "cn-north-1")
 
@@ -27,7 +27,7 @@ def client_error(code: str, message: str, action: str = "DescribeImages") -> Cli
         (client_error("UnrecognizedClientException", "invalid"), EcrCredentialsError, "access key"),
         (client_error("ExpiredTokenException", "expired"), EcrCredentialsError, "session token"),
         (client_error("RepositoryNotFoundException", "no repo 'x'"), EcrRepositoryNotFound, "x"),
-        (client_error("ThrottlingException", "Rate exceeded"), EcrThrottled, "concurrency"),
+        (client_error("ThrottlingException", "Rate exceeded"), EcrThrottled, "AWS_MAX_ATTEMPTS"),
         (client_error("ServerException", "boom"), EcrError, "ServerException"),
     ],
 )
@@ -44,13 +44,22 @@ def test_client_errors_name_action_target_and_code(
     assert caught.value.aws_code == error.response["Error"]["Code"]
     assert caught.value.registry == "111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn"
     assert isinstance(caught.value, RegistryError)
+    assert isinstance(caught.value, AwsError)
+    assert (caught.value.service, caught.value.region) == ("Amazon ECR", "cn-north-1")
 
 
 def test_missing_credentials_say_how_to_provide_them() -> None:
-    expected = pytest.raises(EcrCredentialsError, match="no usable AWS credentials")
-    with expected as caught, aws_errors("GetAuthorizationToken", TARGET):
+    expected = pytest.raises(EcrCredentialsError, match="no AWS credentials found")
+    with (
+        expected as caught,
+        aws_errors("GetAuthorizationToken", TARGET, keys_from="destCredential"),
+    ):
         raise NoCredentialsError()
-    assert "credential" in str(caught.value)
+    assert str(caught.value) == (
+        "Amazon ECR in cn-north-1 (account 111122223333): no AWS credentials found; set "
+        "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or name a destCredential secret"
+    )
+    assert isinstance(caught.value, AwsCredentialsError)
 
 
 def test_unreachable_endpoint_is_a_transport_error() -> None:
@@ -68,6 +77,8 @@ def test_other_exceptions_pass_through_untouched() -> None:
 def test_invalid_parameters_are_reported_with_the_action() -> None:
     from botocore.exceptions import ParamValidationError
 
-    expected = pytest.raises(EcrError, match=r"DescribeRepositories.*invalid request")
+    expected = pytest.raises(
+        EcrError, match=r"DescribeRepositories failed: Parameter validation failed"
+    )
     with expected, aws_errors("DescribeRepositories", TARGET):
         raise ParamValidationError(report="repositoryNames[0] too short")
