@@ -15,10 +15,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-try:  # newer Typer versions carry their own copy of click
-    from typer._click.exceptions import UsageError
-except ImportError:  # pragma: no cover - older ones use click itself
-    from click.exceptions import UsageError  # type: ignore[assignment]
+# Typer carries its own copy of click from 0.26 on (pyproject.toml's floor).
+from typer._click.exceptions import UsageError
 
 __all__ = ["OneLineUsageErrors"]
 
