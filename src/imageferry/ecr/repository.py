@@ -151,6 +151,11 @@ class EcrRepository:
     def open_blob(self, descriptor: Descriptor) -> BlobStream:
         return self.inner.open_blob(descriptor)
 
+    def open_blob_at(self, descriptor: Descriptor, offset: int) -> BlobStream:
+        # ECR serves layers from S3 behind a redirect, which honours Range: a
+        # broken layer download continues where it stopped, as from any registry.
+        return self.inner.open_blob_at(descriptor, offset)
+
     async def has_blob(self, digest: Digest) -> bool:
         return await self.inner.has_blob(digest)
 
