@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
 # Typer carries its own copy of click from 0.26 on (pyproject.toml's floor).
 from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
 
 __all__ = ["OneLineUsageErrors"]
 
