@@ -20,6 +20,7 @@ def test_review_warns_of_an_alarm_email_without_an_alarm_backend(console_page: P
     page.select_option("#f-srcList", "SELECTED")
     page.fill("#f-srcImageList", "app:1.0")
     page.click("#wizard-next")
+    page.check('input[name="destKind"][value="registry"]')
     page.fill("#f-destRegistry", "127.0.0.1:5001")
     page.click("#wizard-next")
     page.fill("#f-alarmEmail", "ops@example.com")
