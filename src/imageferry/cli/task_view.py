@@ -168,6 +168,7 @@ def run_result_json(run: RunRecord, images: Sequence[ImageResultRecord]) -> dict
         "images_failed": run.images_failed,
         "bytes_transferred": run.bytes_transferred,
         "bytes_reused": run.bytes_reused,
+        "store_bytes": run.store_bytes,
         "error": run.error,
     }
 
@@ -185,12 +186,16 @@ def show_json(
 
 
 def run_summary(run: RunRecord) -> str:
-    """``run 3 (r-...) DONE: 2 copied, 1 skipped, 0 failed of 3; ... bytes``."""
+    """``run 3 (r-...) DONE: 2 copied, 1 skipped, 0 failed of 3; ... bytes``.
+
+    An ended run also says what it added to the store (its results and log lines).
+    """
     seconds = f" in {run.seconds:.2f}s" if run.seconds is not None else ""
+    stored = f", {run.store_bytes} bytes stored" if run.store_bytes else ""
     text = (
         f"run {run.number} ({run.id}) {run.status.value}: {run.images_copied} copied, "
         f"{run.images_skipped} skipped, {run.images_failed} failed of {run.images_total}; "
-        f"{run.bytes_transferred} bytes sent, {run.bytes_reused} reused{seconds}"
+        f"{run.bytes_transferred} bytes sent, {run.bytes_reused} reused{seconds}{stored}"
     )
     return text + (f"; {run.error}" if run.error else "")
 
