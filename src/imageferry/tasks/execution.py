@@ -80,15 +80,7 @@ class _RunSink:
     def image_started(self, key: str, source: str, destination: str) -> None:
         unit = self._units[int(key)]
         self._attempts[key] = self._attempts.get(key, 0) + 1
-        self._recorder.result(
-            UnitResult(
-                unit.source,
-                unit.destination,
-                ImageStatus.RUNNING,
-                unit.key,
-                attempts=self._attempts[key],
-            )
-        )
+        self._running(unit, self._attempts[key])
 
     def image_planned(self, key: str, total_bytes: int) -> None:
         return None
@@ -100,16 +92,7 @@ class _RunSink:
         unit = self._units[int(key)]
         attempt = self._attempts.get(key, 1)
         if result.status == "failed":
-            self._recorder.result(
-                UnitResult(
-                    unit.source,
-                    unit.destination,
-                    ImageStatus.RUNNING,
-                    unit.key,
-                    attempts=attempt,
-                    error=result.error or "",
-                )
-            )
+            self._running(unit, attempt, result.error or "")
             self._recorder.log("WARNING", f"attempt {attempt} of {unit.source}: {result.error}")
             return
         self._record(unit, result, attempt)
@@ -131,6 +114,18 @@ class _RunSink:
             self._recorder.log(
                 "ERROR", f"failed {unit.source} after {attempts} attempt(s): {result.error}"
             )
+
+    def _running(self, unit: WorkUnit, attempts: int, error: str = "") -> None:
+        self._recorder.result(
+            UnitResult(
+                unit.source,
+                unit.destination,
+                ImageStatus.RUNNING,
+                unit.key,
+                attempts=attempts,
+                error=error,
+            )
+        )
 
     def _record(self, unit: WorkUnit, result: ImageResult, attempts: int) -> None:
         metrics.record_image(result.status, result.bytes_transferred, result.bytes_reused)
