@@ -109,7 +109,8 @@ def follow_run(
     # than up to a poll later (a short run's end would otherwise wait for it).
     threading.Thread(target=_wake_at_end, args=(backend, run.id, interrupt), daemon=True).start()
     while True:
-        after = _drain(backend, run.id, after, sink)
+        if sink is not None:
+            after = _drain(backend, run.id, after, sink)
         run = backend.get_run(run.id)
         if run.status in FINISHED_RUN_STATUSES:
             break
@@ -130,7 +131,8 @@ def follow_run(
         interrupt.sleep(poll)
     # The executor appends its closing lines (summary, alarm) after the status.
     backend.join(run.id)
-    _drain(backend, run.id, after, sink)
+    if sink is not None:
+        _drain(backend, run.id, after, sink)
     return run, asked_at is not None and interrupt.is_set()
 
 
