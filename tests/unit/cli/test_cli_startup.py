@@ -12,8 +12,17 @@ import pytest
 
 FERRY = str(Path(sys.executable).parent / "ferry")
 
-#: Libraries that only other commands need (registries, AWS, the store, the console).
-HEAVY = ("aiohttp", "boto3", "botocore", "sqlalchemy", "fastapi", "pydantic", "asyncio")
+#: Libraries that only running a command needs (registries, AWS, the store, the console).
+HEAVY = (
+    "aiohttp",
+    "asyncio",
+    "boto3",
+    "botocore",
+    "fastapi",
+    "pydantic",
+    "sqlalchemy",
+    "uvicorn",
+)
 
 # Runs the ferry executable's entry point in a fresh interpreter, then lists the
 # top-level packages it loaded on stderr (stdout is the command's).
@@ -40,17 +49,14 @@ def loaded_by(*argv: str) -> tuple[int, set[str], str]:
     return report["code"], set(report["modules"]), proc.stdout
 
 
-def test_copy_help_loads_no_network_aws_or_store_library():
-    code, modules, out = loaded_by("copy", "--help")
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("copy", "--from-file"), ("demo", "--size-mb"), ("serve", "--create-token")],
+)
+def test_help_loads_no_network_aws_store_or_web_library(command: str, option: str):
+    code, modules, out = loaded_by(command, "--help")
     assert code == 0
-    assert "--from-file" in out
-    assert sorted(modules.intersection(HEAVY)) == []
-
-
-def test_demo_help_loads_no_network_aws_or_store_library():
-    code, modules, out = loaded_by("demo", "--help")
-    assert code == 0
-    assert "--size-mb" in out
+    assert option in out
     assert sorted(modules.intersection(HEAVY)) == []
 
 
