@@ -38,7 +38,7 @@ _UNKNOWN = json.dumps(
 
 
 class FirstRequest:
-    """A loopback HTTP server that notes when the first request of each round arrives."""
+    """A loopback HTTP server that notes when its first request arrives."""
 
     def __init__(self) -> None:
         self.arrived: float | None = None
@@ -69,10 +69,6 @@ class FirstRequest:
         self.host = f"127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
-    def reset(self) -> None:
-        with self._lock:
-            self.arrived = None
-
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -85,18 +81,22 @@ def wall(argv: Sequence[str]) -> float:
     return time.monotonic() - started
 
 
-def first_request(server: FirstRequest) -> Callable[[], float]:
-    argv = [FERRY, "copy", f"{server.host}/bench/a:v1", f"{server.host}/bench/b:v1"]
+def first_request() -> float:
+    """Seconds from spawning ``ferry copy`` to its first request.
 
-    def once() -> float:
-        server.reset()
+    A server (and port) of its own per run: a request the previous run sent just
+    before it exited may still wait in the old one's accept queue.
+    """
+    server = FirstRequest()
+    try:
+        argv = [FERRY, "copy", f"{server.host}/bench/a:v1", f"{server.host}/bench/b:v1"]
         started = time.monotonic()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         if server.arrived is None:
             raise SystemExit(f"no request arrived from: {' '.join(argv)}")
         return server.arrived - started
-
-    return once
+    finally:
+        server.close()
 
 
 def sample(measure: Callable[[], float], runs: int) -> dict[str, float]:
@@ -116,15 +116,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
-    server = FirstRequest()
-    try:
-        report = {
-            "python -c pass": sample(lambda: wall([sys.executable, "-c", "pass"]), args.runs),
-            "ferry copy --help": sample(lambda: wall([FERRY, "copy", "--help"]), args.runs),
-            "ferry copy: first request": sample(first_request(server), args.runs),
-        }
-    finally:
-        server.close()
+    report = {
+        "python -c pass": sample(lambda: wall([sys.executable, "-c", "pass"]), args.runs),
+        "ferry copy --help": sample(lambda: wall([FERRY, "copy", "--help"]), args.runs),
+        "ferry copy: first request": sample(first_request, args.runs),
+    }
 
     print(f"| measure ({args.runs} runs) | min | median | max |")
     print("|---|---|---|---|")
