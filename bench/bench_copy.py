@@ -4,12 +4,9 @@ Builds a fleet (>= 30 tags over >= 10 repositories, nested paths, shared base
 layers, multi-arch indexes, ~200 MB) in a loopback registry on tmpfs, then:
 
 1. cold copy of the whole fleet into an empty registry: ``ferry copy --from-file``
-   (no command server running) vs per-image ``skopeo copy --all`` (names match) and
-   ``skopeo sync --all`` (unscoped: it keeps only the last path component, distinct in
-   this fleet); and ferry's cold copy when an earlier run left a command server;
-2. warm re-run when nothing changed: ``ferry copy`` as a user's next run gets it (the
-   first run started the command server) and, for comparison, in-process
-   (``FERRY_COMMAND_SERVER=off``);
+   vs per-image ``skopeo copy --all`` (names match) and ``skopeo sync --all``
+   (unscoped: it keeps only the last path component, distinct in this fleet);
+2. warm re-run when nothing changed;
 3. peak RSS copying one image with a >= 1 GiB layer;
 4. the HTTP stack: CPU seconds to stream one large blob with aiohttp vs httpx;
 5. image concurrency sweep for ``ferry copy`` (how the default was chosen).
@@ -27,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +32,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from imageferry.cmdserver import client, paths
 from imageferry.sandbox import LocalRegistry, build_fleet
 
 BIN = Path(sys.executable).parent
@@ -53,10 +48,6 @@ _LAUNCHER = (
     "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
 )
-
-
-#: ferry's environment: a private runtime directory for its command server.
-FERRY_ENV: dict[str, str] = dict(os.environ)
 
 
 def _test_builders() -> Any:
@@ -99,31 +90,15 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def workers_cpu() -> float:
-    """CPU seconds of the command server's ended workers (0 when none runs).
-
-    A served ``ferry copy`` does its work in a worker the server forked, not
-    in the launcher the benchmark started, so the tool's CPU is both.
-    """
-    path = paths.socket_path(FERRY_ENV)
-    while (answer := client.ping(path) if path else None) is not None:
-        if answer["running"] == 0:
-            return float(answer["workers_cpu"])
-        time.sleep(0.01)
-    return 0.0
-
-
 def accounted(fn: Callable[[], object], registries: Sequence[LocalRegistry]) -> dict[str, float]:
     """Wall seconds, the tool's CPU seconds (its exited processes) and the registries'."""
     before_regs = sum(process_cpu(r.pid) for r in registries)
-    before, before_workers = os.times(), workers_cpu()
+    before = os.times()
     wall = timed(fn)
-    after, after_workers = os.times(), workers_cpu()
+    after = os.times()
     tool = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
-    # A server started by this run has no ended workers: nothing is subtracted.
-    tool += max(0.0, after_workers - before_workers)
     regs = sum(process_cpu(r.pid) for r in registries) - before_regs
     return {"wall": round(wall, 3), "tool_cpu": round(tool, 3), "registry_cpu": round(regs, 3)}
 
@@ -133,28 +108,11 @@ def ferry_copy(
     concurrency: int | None = None,
     *,
     rss: bool = False,
-    server: bool = True,
 ) -> tuple[float, int]:
     argv = [FERRY, "copy", "--from-file", str(pairs_file), "--quiet"]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
-    env = {**FERRY_ENV, "FERRY_COMMAND_SERVER": "on" if server else "off"}
-    return run_measured(argv, rss=rss, env=env)
-
-
-def command_server(action: str) -> None:
-    """``ferry command-server stop``, or ``status --wait`` until the one a run started is up."""
-    argv = [FERRY, "command-server", action] + (["--wait", "30"] if action == "status" else [])
-    proc = subprocess.run(argv, capture_output=True, text=True, env=FERRY_ENV)
-    if action == "status" and proc.returncode != 0:
-        raise SystemExit(f"the command server did not start: {proc.stdout} {proc.stderr}")
-    if action == "stop":
-        # Wait until it has gone, so no cold run finds it.
-        while (
-            subprocess.run([*argv[:2], "status"], capture_output=True, env=FERRY_ENV).returncode
-            == 0
-        ):
-            time.sleep(0.05)
+    return run_measured(argv, rss=rss)
 
 
 def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -243,15 +201,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="cold/warm runs per tool")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
-
-    # Short: the command server's socket path must fit in a Unix socket address.
-    runtime = Path(tempfile.mkdtemp(prefix="ferry-bench-", dir="/tmp"))
-    FERRY_ENV["XDG_RUNTIME_DIR"] = str(runtime)
-    try:
-        run_bench(args, report)
-    finally:
-        command_server("stop")
-        shutil.rmtree(runtime, ignore_errors=True)
+    run_bench(args, report)
 
 
 def one_round(
@@ -270,25 +220,9 @@ def one_round(
             "skopeo_copy_each": (lambda: skopeo_each(sk_pairs), d_skopeo),
             "skopeo_sync": (lambda: skopeo_sync(source, refs, d_sync.host, work), d_sync),
         }
-        command_server("stop")
-        for name, (fn, dest) in measures.items():
-            runs["cold"][name].append(accounted(fn, [source, dest]))
-            if name == "ferry":
-                # The cold run started a server; let it finish loading before
-                # skopeo is measured on the same two cores.
-                command_server("status")
-        for name, (fn, dest) in measures.items():
-            runs["warm"][name].append(accounted(fn, [source, dest]))
-        runs["warm"]["ferry_in_process"].append(
-            accounted(lambda: ferry_copy(pairs_file, server=False), [source, d_ferry])
-        )
-    # A cold copy (empty destination) by a user whose earlier run left a server.
-    with LocalRegistry() as d_again:
-        again = work / "pairs-again.txt"
-        again.write_text("".join(f"{source.host}/{r} {d_again.host}/{r}\n" for r in refs))
-        runs["cold"]["ferry_server_running"].append(
-            accounted(lambda: ferry_copy(again), [source, d_again])
-        )
+        for phase in ("cold", "warm"):
+            for name, (fn, dest) in measures.items():
+                runs[phase][name].append(accounted(fn, [source, dest]))
 
 
 def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
@@ -308,8 +242,8 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
 
         tools = ("ferry", "skopeo_copy_each", "skopeo_sync")
         runs: dict[str, dict[str, list[dict[str, float]]]] = {
-            "cold": {t: [] for t in (*tools, "ferry_server_running")},
-            "warm": {t: [] for t in (*tools, "ferry_in_process")},
+            "cold": {t: [] for t in tools},
+            "warm": {t: [] for t in tools},
         }
         for _ in range(args.repeat):
             one_round(source, refs, work, runs)
@@ -322,7 +256,7 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
             with LocalRegistry() as dest:
                 f = work / f"pairs-{c}.txt"
                 f.write_text("".join(f"{source.host}/{r} {dest.host}/{r}\n" for r in refs))
-                sweep[str(c)] = round(ferry_copy(f, c, server=False)[0], 3)
+                sweep[str(c)] = round(ferry_copy(f, c)[0], 3)
         report["concurrency_sweep"] = sweep
 
         push_large_image = _test_builders().push_large_image
@@ -330,8 +264,7 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
         with LocalRegistry() as d1, LocalRegistry() as d2:
             one = work / "large.txt"
             one.write_text(f"{source.host}/big/layer:v1 {d1.host}/big/layer:v1\n")
-            # In-process: the RSS measured must be the process doing the copy.
-            large_ferry_s, large_ferry_rss = ferry_copy(one, rss=True, server=False)
+            large_ferry_s, large_ferry_rss = ferry_copy(one, rss=True)
             large_skopeo_s, large_skopeo_rss = run_measured(
                 [
                     "skopeo",
@@ -359,9 +292,6 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
         for phase in ("cold", "warm")
         for peer in ("skopeo_copy_each", "skopeo_sync")
     }
-    report["ratios"]["warm_in_process_vs_skopeo_copy_each"] = round(
-        report["warm"]["skopeo_copy_each"]["wall"] / report["warm"]["ferry_in_process"]["wall"], 2
-    )
     print()
     print("| measure | ferry | skopeo copy (each) | skopeo sync | skopeo / ferry |")
     print("|---|---|---|---|---|")
@@ -393,20 +323,6 @@ def run_bench(args: argparse.Namespace, report: dict[str, Any]) -> None:
         f"| cold: the registries' CPU during ferry's run / {cpus} cores (a floor) | "
         f"{floor['registries_cpu_over_cores']:.2f} s | 3x needs ferry at "
         f"{floor['wall_for_3x']:.2f} s | | |"
-    )
-    report["ratios"]["cold_server_running_vs_skopeo_copy_each"] = round(
-        report["cold"]["skopeo_copy_each"]["wall"] / report["cold"]["ferry_server_running"]["wall"],
-        2,
-    )
-    hot = report["cold"]["ferry_server_running"]
-    print(
-        f"| cold copy, a command server already running: wall | {hot['wall']:.2f} s | | | "
-        f"{report['ratios']['cold_server_running_vs_skopeo_copy_each']}x |"
-    )
-    own = report["warm"]["ferry_in_process"]
-    print(
-        f"| warm re-run, in-process (FERRY_COMMAND_SERVER=off): wall | {own['wall']:.2f} s | "
-        f"| | {report['ratios']['warm_in_process_vs_skopeo_copy_each']}x |"
     )
     print(
         f"| medians of {args.repeat} runs; ferry cold/warm min-max | "

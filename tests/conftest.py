@@ -6,7 +6,6 @@ second on tmpfs, and a fresh one per test keeps tests independent.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,11 +14,6 @@ import pytest
 from imageferry.sandbox import INSTALL_HINT, missing_tools
 from stand_ins.registry import LocalRegistry
 from stand_ins.token_server import TokenServer
-
-# Each test's `ferry` subprocesses run in-process: a command server started by one
-# test would outlive it. tests/functional/copy_cli/test_command_server.py turns it
-# on, in a private directory of its own.
-os.environ["FERRY_COMMAND_SERVER"] = "off"
 
 BASIC_USERS = {"alice": "s3cret-pass"}
 TOKEN_USERS = {"bob": "t0ken-pass"}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import boto3
+from typing import TYPE_CHECKING
 
 from imageferry.alarms.base import Notifier
 from imageferry.alarms.smtp import SmtpNotifier
-from imageferry.alarms.sns import SnsNotifier
 from imageferry.aws import aws_session
 from imageferry.settings import Settings
+
+if TYPE_CHECKING:
+    import boto3
 
 __all__ = ["open_notifier"]
 
@@ -25,5 +27,7 @@ def open_notifier(settings: Settings, session: boto3.Session | None = None) -> N
             sender=settings.smtp_sender,
         )
     if settings.alarm_backend == "sns":
+        from imageferry.alarms.sns import SnsNotifier  # boto3 only for this channel
+
         return SnsNotifier(session or aws_session(settings.aws_region), settings.sns_topic_name)
     return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -12,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from imageferry.copy.events import NullSink
 from imageferry.errors import ConfigError, FerryError
 from imageferry.reference import Reference
 
@@ -196,6 +194,10 @@ def copy_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Copy images from SOURCE to DESTINATION, byte for byte, digests preserved."""
+    # Imported here, not at the top: `ferry copy --help` needs none of them.
+    import asyncio
+
+    from imageferry.cli.finished import FinishedSink
     from imageferry.runner import (
         CopyRequest,
         describe_planned,
@@ -242,7 +244,7 @@ def copy_command(
         raise typer.Exit(1 if any(p.error for p in planned) else 0)
 
     progress: ProgressSink | None = None
-    finished = _Finished()
+    finished = FinishedSink()
     if output == "json":
         progress = finished
     elif not quiet:
@@ -280,16 +282,6 @@ def copy_command(
             f"{summary['bytes_reused']} reused in {summary['wall_seconds']:.2f}s"
         )
     raise typer.Exit(1 if summary["failed"] else 0)
-
-
-class _Finished(NullSink):
-    """A progress sink that keeps each image's last result (for ``-o json`` on Ctrl-C)."""
-
-    def __init__(self) -> None:
-        self.results: dict[tuple[str, str], ImageResult] = {}
-
-    def image_finished(self, key: str, result: ImageResult) -> None:
-        self.results[(result.source, result.destination)] = result
 
 
 def demo_command(

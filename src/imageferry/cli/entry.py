@@ -1,52 +1,29 @@
-"""The ``ferry`` executable: hand ``ferry copy`` to the command server when one runs.
+"""The ``ferry`` executable.
 
-Everything else, and ``copy`` when no server answers, runs in-process through
-:mod:`imageferry.cli.main`. After an in-process ``copy`` the launcher starts a
-server in the background so the next one starts warm (see
-:mod:`imageferry.cmdserver`); ``FERRY_COMMAND_SERVER=off`` turns both off.
-This module imports only the standard library before deciding.
+Start-up is most of a short ``ferry copy``, so this module imports nothing of its
+own: :mod:`imageferry.cli.main` loads only the module of the command being run,
+and each command imports its heavy libraries (aiohttp, SQLAlchemy, boto3) when it
+runs, not when its ``--help`` is asked for.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-__all__ = ["SERVED", "main"]
-
-#: Commands the server runs (what it preloads); others always run in-process.
-SERVED = frozenset({"copy"})
-
-
-def _server_socket(argv: list[str]) -> str | None:
-    if not argv or argv[0] not in SERVED:
-        return None
-    from imageferry.cmdserver import paths
-
-    return paths.socket_path() if paths.enabled(os.environ) else None
+__all__ = ["main"]
 
 
 def main() -> None:
-    argv = sys.argv[1:]
-    path = _server_socket(argv)
-    if path is not None:
-        from imageferry.cmdserver import client
-
-        code = client.run(argv, path)
-        if code is not None:
-            sys.exit(code)
     from imageferry.cli.main import app
 
     try:
         app(prog_name="ferry")
     except Exception as e:  # a defect: one line here, the traceback in the log
         _report_defect(e)
-    finally:
-        if path is not None:
-            client.spawn(path)
 
 
 def _report_defect(error: Exception) -> None:
+    import os
+    import sys
+
     from imageferry.logfile import LOG_FILE_NAME, defect_line, record_defect
     from imageferry.settings import Settings
 

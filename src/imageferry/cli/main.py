@@ -66,7 +66,6 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("imageferry.cli.secret", "secret"),
     ("imageferry.cli.task", "task"),
     ("imageferry.cli.serve", None),
-    ("imageferry.cli.cmdserver", "command-server"),
 ]
 
 

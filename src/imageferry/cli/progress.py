@@ -6,18 +6,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
     from imageferry.copy import ImageResult
 
 __all__ = ["LogLines", "ProgressBars", "make_progress"]
@@ -27,6 +19,16 @@ class ProgressBars:
     """Rich bars: one per image in flight, and a total with bytes, rate and ETA."""
 
     def __init__(self, console: Console) -> None:
+        # rich is loaded only to draw bars: a copy writing to a pipe starts sooner.
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._progress = Progress(
             TextColumn("{task.description}", justify="left"),
             BarColumn(),
@@ -129,5 +131,7 @@ def make_progress(quiet: bool) -> ProgressBars | LogLines | None:
     if quiet:
         return None
     if sys.stderr.isatty():
+        from rich.console import Console
+
         return ProgressBars(Console(stderr=True))
     return LogLines(sys.stderr)

@@ -12,17 +12,16 @@ account once and exits; the CLI and automation send it as
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from imageferry.errors import ConfigError, FerryError
-from imageferry.secrets import open_secret_store
-from imageferry.settings import Settings, load_settings
-from imageferry.store import Store, open_store
-from imageferry.store.base import MAX_PAGE
-from imageferry.web import ADMIN_USERNAME, create_app, ensure_admin
-from imageferry.web.ports import Runtime, TaskServicePort
+
+if TYPE_CHECKING:
+    from imageferry.settings import Settings
+    from imageferry.store import Store
+    from imageferry.web.ports import Runtime, TaskServicePort
 
 __all__ = ["embedded_runtime", "register", "serve"]
 
@@ -46,6 +45,8 @@ def embedded_runtime(settings: Settings, store: Store) -> tuple[TaskServicePort,
 
 def _alarm_emails(store: Store) -> list[str]:
     """Every task's alarmEmail (all pages)."""
+    from imageferry.store.base import MAX_PAGE
+
     emails: list[str] = []
     offset = 0
     while True:
@@ -73,6 +74,11 @@ def serve(
     ] = None,
 ) -> None:
     """Run the web console, the JSON API and the scheduler with its local executor."""
+    # Loaded here, not at the top: `ferry --help` lists this command without them.
+    from imageferry.settings import load_settings
+    from imageferry.store import open_store
+    from imageferry.web import ADMIN_USERNAME, ensure_admin
+
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host
@@ -97,6 +103,9 @@ def serve(
 
 def _run(settings: Settings, store: Store) -> None:
     import uvicorn
+
+    from imageferry.secrets import open_secret_store
+    from imageferry.web import create_app
 
     service, runtime = embedded_runtime(settings, store)
     app = create_app(

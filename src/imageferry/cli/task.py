@@ -362,7 +362,9 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
         if sink is not None:
             typer.echo(f"run {run.number} ({run.id}) of task {task_id} started", err=True)
         run, interrupted = follow_run(backend, run, sink=sink, interrupt=interrupt)
-    images = _images(backend, run.id)
+    # Text with progress lines has already shown each image: no need to read them back.
+    listed = fmt == "json" or (quiet and run.images_failed)
+    images = _images(backend, run.id) if listed else []
     if fmt == "json":
         _echo_json(run_result_json(run, images))
     else:

@@ -20,6 +20,7 @@ Two decisions about the local side, because a ``ferry serve`` or another
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
@@ -230,6 +231,10 @@ def open_backend(server: str | None, token: str | None) -> Iterator[TaskBackend]
     # file, and the terminal gets one line per problem.
     with log_to_file(settings.data_dir / LOG_FILE_NAME) as log_path:
         runtime = Runtime(settings, log_location=str(log_path))
+        # Everything loaded so far (the store, the copy engine, their libraries) lives
+        # as long as this command: sparing it from every garbage collection saves a
+        # local run about a fifth of its CPU.
+        gc.freeze()
         try:
             yield LocalTasks(runtime)
         finally:

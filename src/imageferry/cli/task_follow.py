@@ -38,13 +38,24 @@ class Interrupt:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self._wake = threading.Event()
 
     def is_set(self) -> bool:
         return self.event.is_set()
 
+    def set(self) -> None:
+        self.event.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """End the current (or next) :meth:`sleep` early: something worth a look happened."""
+        self._wake.set()
+
     def sleep(self, seconds: float) -> None:
-        """Sleep, waking early on Ctrl-C."""
-        self.event.wait(seconds)
+        """Sleep, waking early on Ctrl-C or :meth:`wake`."""
+        self._wake.wait(seconds)
+        if not self.event.is_set():
+            self._wake.clear()
 
 
 @contextmanager
@@ -59,7 +70,7 @@ def interrupt_on_sigint() -> Iterator[Interrupt]:
     def handler(signum: int, frame: FrameType | None) -> None:
         if interrupt.is_set():
             raise KeyboardInterrupt
-        interrupt.event.set()
+        interrupt.set()
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -94,8 +105,12 @@ def follow_run(
     """
     after = 0
     asked_at: float | None = None
+    # A run this process executes wakes the loop the moment it ends, rather
+    # than up to a poll later (a short run's end would otherwise wait for it).
+    threading.Thread(target=_wake_at_end, args=(backend, run.id, interrupt), daemon=True).start()
     while True:
-        after = _drain(backend, run.id, after, sink)
+        if sink is not None:
+            after = _drain(backend, run.id, after, sink)
         run = backend.get_run(run.id)
         if run.status in FINISHED_RUN_STATUSES:
             break
@@ -116,8 +131,14 @@ def follow_run(
         interrupt.sleep(poll)
     # The executor appends its closing lines (summary, alarm) after the status.
     backend.join(run.id)
-    _drain(backend, run.id, after, sink)
+    if sink is not None:
+        _drain(backend, run.id, after, sink)
     return run, asked_at is not None and interrupt.is_set()
+
+
+def _wake_at_end(backend: TaskBackend, run_id: str, interrupt: Interrupt) -> None:
+    backend.join(run_id)  # returns at once where the run executes elsewhere
+    interrupt.wake()
 
 
 def follow_logs(

@@ -171,6 +171,7 @@ def run_result_json(run: RunRecord, images: Sequence[ImageResultRecord]) -> dict
         "images_failed": run.images_failed,
         "bytes_transferred": run.bytes_transferred,
         "bytes_reused": run.bytes_reused,
+        "store_bytes": run.store_bytes,
         "error": run.error,
     }
 
@@ -189,9 +190,13 @@ def show_json(
 
 def run_summary(run: RunRecord) -> str:
     """``run 3 (r-...) ended DONE: 2 copied, 1 skipped, 0 failed of 3; ... bytes``,
-    or ``run 3 (r-...) ended ERROR before any image was selected: <why>``."""
+    or ``run 3 (r-...) ended ERROR before any image was selected: <why>``.
+
+    An ended run also says what it added to the store (its results and log lines).
+    """
     seconds = f" in {run.seconds:.2f}s" if run.seconds is not None else ""
-    volume = f"{run.bytes_transferred} bytes sent, {run.bytes_reused} reused{seconds}"
+    stored = f", {run.store_bytes} bytes stored" if run.store_bytes else ""
+    volume = f"{run.bytes_transferred} bytes sent, {run.bytes_reused} reused{seconds}{stored}"
     return f"run {run.number} ({run.id}) {run_outcome(run, volume)}"
 
 

@@ -34,7 +34,7 @@ from imageferry.store.records import (
     TaskRecord,
     UserRecord,
 )
-from imageferry.store.results import ImageUnit
+from imageferry.store.results import ImageUnit, UnitResult
 from imageferry.store.runs import INTERRUPTED
 from imageferry.store.service import Store, open_store
 from imageferry.store.status import (
@@ -72,6 +72,7 @@ __all__ = [
     "TaskRecord",
     "TaskStatus",
     "Trigger",
+    "UnitResult",
     "UserExists",
     "UserNotFound",
     "UserRecord",

@@ -111,6 +111,9 @@ class Run(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column()
     #: Sequence number of the run's last log line, so appends stay ordered.
     log_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: What the run's results and log lines take in the store, set when it ends
+    #: (see :func:`imageferry.store.runs.store_bytes`).
+    store_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ImageResult(Base):

@@ -85,6 +85,8 @@ class RunRecord:
     error: str
     executor_id: str
     heartbeat_at: datetime | None
+    #: Bytes of the run's results and log lines in the store, once it has ended (else 0).
+    store_bytes: int = 0
 
     @property
     def seconds(self) -> float | None:
@@ -179,6 +181,7 @@ def run_record(row: models.Run) -> RunRecord:
         error=row.error,
         executor_id=row.executor_id,
         heartbeat_at=row.heartbeat_at,
+        store_bytes=row.store_bytes,
     )
 
 

@@ -1,10 +1,12 @@
 """Per-image results and run logs.
 
-Each image copy is an addressable work unit keyed by
-``(run_id, unit_key)``. Recording a result is an upsert under the run row's
-lock, and the run's counters are recounted from the rows in the same
-transaction, so an executor that retries or reports twice never
-double-counts.
+Each image copy is an addressable work unit keyed by ``(run_id, unit_key)``.
+Recording results is an upsert under the run row's lock, and the run's
+counters are recounted from the rows in the same transaction, so an executor
+that retries or reports twice never double-counts. Executors record results
+in batches (:meth:`ResultService.record_results`): one transaction for many
+units and their log lines, so a run's bookkeeping costs little next to its
+copies.
 
 Log lines carry a per-run sequence number assigned under the same lock, so
 the order of ``seq`` is the order of commits and a follower asking for
@@ -13,10 +15,13 @@ the order of ``seq`` is the order of commits and a follower asking for
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from imageferry.store import models
 from imageferry.store.base import StoreBase, page_bounds
@@ -32,7 +37,7 @@ from imageferry.store.records import (
 from imageferry.store.runs import recount
 from imageferry.store.status import FINISHED_RUN_STATUSES, ImageStatus
 
-__all__ = ["MAX_ERROR_CHARS", "ImageUnit", "LogLevel", "ResultService"]
+__all__ = ["MAX_ERROR_CHARS", "ImageUnit", "LogLevel", "ResultService", "UnitResult"]
 
 #: Errors longer than this are cut: the first lines say what went wrong.
 MAX_ERROR_CHARS = 4000
@@ -55,6 +60,74 @@ class ImageUnit:
         return self.unit_key or make_unit_key(self.source, self.destination)
 
 
+@dataclass(frozen=True, slots=True)
+class UnitResult:
+    """The state of one work unit as its executor reports it (running, or its outcome)."""
+
+    source: str
+    destination: str
+    status: ImageStatus
+    unit_key: str = ""
+    digest: str = ""
+    bytes_transferred: int = 0
+    bytes_reused: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+    error: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.unit_key or make_unit_key(self.source, self.destination)
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        """The columns of its row (all but the run and the key)."""
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "status": ImageStatus(self.status).value,
+            "digest": self.digest,
+            "bytes_transferred": self.bytes_transferred,
+            "bytes_reused": self.bytes_reused,
+            "seconds": self.seconds,
+            "attempts": self.attempts,
+            "error": self.error[:MAX_ERROR_CHARS],
+            "updated_at": now,
+        }
+
+
+#: Keys per ``IN (...)`` lookup: well under every database's bound-parameter limit.
+_LOOKUP_CHUNK = 500
+
+
+def _upsert(session: Session, run_id: str, results: Iterable[UnitResult], now: datetime) -> None:
+    """Insert or update one row per unit key (the last result of a key wins).
+
+    The caller holds the run row's lock, so no other writer adds rows to this
+    run between the lookup and the writes.
+    """
+    latest = {r.key: r for r in results}
+    keys = list(latest)
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start : start + _LOOKUP_CHUNK]
+        found = session.execute(
+            select(models.ImageResult.unit_key, models.ImageResult.id).where(
+                models.ImageResult.run_id == run_id, models.ImageResult.unit_key.in_(chunk)
+            )
+        )
+        ids.update((key, row_id) for key, row_id in found)
+    updates = [{"id": ids[k], **r.values(now)} for k, r in latest.items() if k in ids]
+    inserts = [
+        {"run_id": run_id, "unit_key": k, **r.values(now)}
+        for k, r in latest.items()
+        if k not in ids
+    ]
+    if updates:
+        session.execute(update(models.ImageResult), updates)
+    if inserts:
+        session.execute(insert(models.ImageResult), inserts)
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -69,7 +142,6 @@ class ResultService(StoreBase):
         Returns the number of units newly added; the run's total grows to match.
         """
         now = self._now()
-        added = 0
         with self._write() as session:
             run = self._run_row(session, run_id, lock=True)
             if run.status in _FINISHED:
@@ -79,24 +151,25 @@ class ResultService(StoreBase):
                     select(models.ImageResult.unit_key).where(models.ImageResult.run_id == run_id)
                 )
             )
+            rows = []
             for unit in units:
                 if unit.key in known:
                     continue
                 known.add(unit.key)
-                session.add(
-                    models.ImageResult(
-                        run_id=run_id,
-                        unit_key=unit.key,
-                        source=unit.source,
-                        destination=unit.destination,
-                        status=ImageStatus.PENDING.value,
-                        updated_at=now,
-                    )
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "unit_key": unit.key,
+                        "source": unit.source,
+                        "destination": unit.destination,
+                        "status": ImageStatus.PENDING.value,
+                        "updated_at": now,
+                    }
                 )
-                added += 1
-            session.flush()
+            if rows:
+                session.execute(insert(models.ImageResult), rows)
             recount(session, run)
-        return added
+        return len(rows)
 
     def record_image_result(
         self,
@@ -119,35 +192,70 @@ class ResultService(StoreBase):
         source and destination. A result for a finished run is refused
         (:class:`RunFinished`): its status was computed from its results.
         """
-        key = unit_key or make_unit_key(source, destination)
-        now = self._now()
+        result = UnitResult(
+            source,
+            destination,
+            status,
+            unit_key,
+            digest,
+            bytes_transferred,
+            bytes_reused,
+            seconds,
+            attempts,
+            error,
+        )
         with self._write() as session:
-            run = self._run_row(session, run_id, lock=True)
-            if run.status in _FINISHED:
-                raise RunFinished(run_id, run.status)
+            self._record(session, run_id, [result], ())
             row = session.scalars(
                 select(models.ImageResult).where(
-                    models.ImageResult.run_id == run_id, models.ImageResult.unit_key == key
+                    models.ImageResult.run_id == run_id,
+                    models.ImageResult.unit_key == result.key,
                 )
-            ).one_or_none()
-            if row is None:
-                row = models.ImageResult(run_id=run_id, unit_key=key)
-                session.add(row)
-            row.source = source
-            row.destination = destination
-            row.status = ImageStatus(status).value
-            row.digest = digest
-            row.bytes_transferred = bytes_transferred
-            row.bytes_reused = bytes_reused
-            row.seconds = seconds
-            row.attempts = attempts
-            row.error = error[:MAX_ERROR_CHARS]
-            row.updated_at = now
-            session.flush()
-            recount(session, run)
-            run.heartbeat_at = now
-            session.flush()
+            ).one()
             return image_result_record(row)
+
+    def record_results(
+        self,
+        run_id: str,
+        results: Sequence[UnitResult],
+        logs: Sequence[tuple[LogLevel, str]] = (),
+    ) -> None:
+        """Record a batch of units' states and log lines in one transaction.
+
+        Each unit's row is upserted by ``(run, unit key)``, so a batch recorded
+        twice (an executor retrying after a lost reply) leaves the same rows.
+        The run is recounted once for the batch. A finished run refuses it
+        (:class:`RunFinished`).
+        """
+        with self._write() as session:
+            self._record(session, run_id, results, logs)
+
+    def _record(
+        self,
+        session: Session,
+        run_id: str,
+        results: Sequence[UnitResult],
+        logs: Sequence[tuple[LogLevel, str]],
+    ) -> None:
+        now = self._now()
+        run = self._run_row(session, run_id, lock=True)
+        if run.status in _FINISHED:
+            raise RunFinished(run_id, run.status)
+        if results:
+            _upsert(session, run_id, results, now)
+            recount(session, run)
+        if logs:
+            first = run.log_seq + 1
+            run.log_seq += len(logs)
+            session.execute(
+                insert(models.LogLine),
+                [
+                    {"run_id": run_id, "seq": seq, "ts": now, "level": level, "message": message}
+                    for seq, (level, message) in enumerate(logs, start=first)
+                ],
+            )
+        run.heartbeat_at = now
+        session.flush()
 
     def list_image_results(
         self,

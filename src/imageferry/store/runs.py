@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from imageferry.store import models
 from imageferry.store.base import StoreBase, page_bounds
@@ -35,7 +39,7 @@ from imageferry.store.status import (
     Trigger,
 )
 
-__all__ = ["INTERRUPTED", "RunService", "recount"]
+__all__ = ["INTERRUPTED", "RunService", "recount", "store_bytes"]
 
 #: The note a run carries when a restart found it active and ended it.
 INTERRUPTED = "interrupted by restart"
@@ -67,6 +71,53 @@ def recount(session: Session, run: models.Run) -> None:
     run.images_total = max(run.images_total, sum(by_status.values()))
     run.bytes_transferred = int(sum(row[2] for row in rows))
     run.bytes_reused = int(sum(row[3] for row in rows))
+
+
+class _octets(FunctionElement[int]):
+    """Bytes of a text value in UTF-8 (PostgreSQL's ``octet_length``)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_octets)
+def _octets_default(element: _octets, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"octet_length({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_octets, "sqlite")
+def _octets_sqlite(element: _octets, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's length() counts characters of text, bytes of a blob.
+    return f"length(CAST({compiler.process(element.clauses, **kw)} AS BLOB))"
+
+
+#: Each number and time in a row (ids, counters, timestamps) counted as 8 bytes.
+_NUMBER = 8
+
+
+def _text_bytes(*columns: InstrumentedAttribute[str]) -> ColumnElement[int]:
+    total: ColumnElement[int] = literal(0, BigInteger())
+    for column in columns:
+        total = total + _octets(column)
+    return total
+
+
+def store_bytes(session: Session, run_id: str) -> int:
+    """What the run's image results and log lines hold, in bytes.
+
+    Their text in UTF-8 plus 8 bytes for each number and time: the data the
+    run adds, before the database's own per-row, page and index overhead
+    (which on SQLite about doubles it; ``bench/bench_task_run.py`` shows both).
+    """
+    r, line = models.ImageResult, models.LogLine
+    texts = (r.run_id, r.unit_key, r.source, r.destination, r.digest, r.status, r.error)
+    results = select(func.coalesce(func.sum(_text_bytes(*texts) + 6 * _NUMBER), 0)).where(
+        r.run_id == run_id
+    )
+    lines = select(
+        func.coalesce(func.sum(_text_bytes(line.run_id, line.level, line.message) + 3 * _NUMBER), 0)
+    ).where(line.run_id == run_id)
+    return int(session.scalar(results) or 0) + int(session.scalar(lines) or 0)
 
 
 def _sync_task(session: Session, run: models.Run, now: datetime) -> None:
@@ -284,6 +335,7 @@ class RunService(StoreBase):
             else:
                 row.status = RunStatus.DONE.value
             row.ended_at = now
+            row.store_bytes = store_bytes(session, run_id)
             _sync_task(session, row, now)
             session.flush()
             return run_record(row)
@@ -320,6 +372,7 @@ class RunService(StoreBase):
                 stopping = row.status == RunStatus.STOPPING.value
                 row.status = (RunStatus.STOPPED if stopping else RunStatus.ERROR).value
                 row.ended_at = now
+                row.store_bytes = store_bytes(session, row.id)
                 _sync_task(session, row, now)
                 session.flush()
                 ended.append(run_record(row))

@@ -7,6 +7,7 @@ by :meth:`UserService.create_api_token`.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
@@ -40,8 +41,16 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,149}$")
 _MIN_PASSWORD = 8
 #: ``last_used_at`` is refreshed at most this often, so API calls stay read-mostly.
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
-# Verifying against this when the user does not exist takes as long as a real check.
-_DUMMY_HASH = hash_password("imageferry-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist takes as long as a real check.
+
+    Made on first use: hashing costs a scrypt, which every ``ferry`` command
+    that opens the store would otherwise pay at import.
+    """
+    return hash_password("imageferry-no-such-user")
 
 
 def check_username(username: str) -> str:
@@ -110,7 +119,7 @@ class UserService(StoreBase):
                 select(models.User).where(models.User.username == username)
             ).one_or_none()
             if row is None:
-                verify_password_hash(password, _DUMMY_HASH)
+                verify_password_hash(password, _dummy_hash())
                 return None
             if not verify_password_hash(password, row.password_hash):
                 return None

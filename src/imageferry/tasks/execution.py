@@ -2,9 +2,10 @@
 
 Steps: load the task, resolve its connections, select the images (notes go to
 the run's log), record them as pending work units, create missing ECR
-repositories, copy the units concurrently with one blob ledger, record each
-unit's result as it finishes, then let the store compute the final status
-(ERROR when any image failed, with the count) and send the alarm e-mail.
+repositories, copy the units concurrently with one blob ledger, record the
+units' results in batches as they finish (:mod:`imageferry.tasks.recording`),
+then let the store compute the final status (ERROR when any image failed, with
+the count) and send the alarm e-mail.
 
 Stopping cancels the coroutine: in-flight uploads are abandoned and, since a
 tag is always pushed last, nothing is left partially tagged.
@@ -28,12 +29,13 @@ from imageferry.logfile import defect_line
 from imageferry.reference import Reference
 from imageferry.settings import Settings
 from imageferry.store import Store
-from imageferry.store.results import ImageUnit
+from imageferry.store.results import ImageUnit, UnitResult
 from imageferry.store.status import ImageStatus, RunStatus
 from imageferry.tasks.alarm_routing import why_no_alarm
 from imageferry.tasks.connections import RunConnections, open_connections
 from imageferry.tasks.outcome import run_outcome
 from imageferry.tasks.params import ALL_TAGS, TaskSpec
+from imageferry.tasks.recording import RunRecorder
 from imageferry.tasks.selection import ImagePair, Selection, select_images
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ class RunDependencies:
 
 
 class _RunSink:
-    """ProgressSink that records each work unit's state in the store.
+    """ProgressSink that records each work unit's state through the run's recorder.
 
     The copy engine reports every *attempt* of an image (``image_started`` /
     ``image_finished``), before it decides on a retry. So a failed attempt is
@@ -75,23 +77,15 @@ class _RunSink:
     ``copy_many`` has returned. Successes are final when reported.
     """
 
-    def __init__(self, store: Store, run_id: str, units: Sequence[WorkUnit]) -> None:
-        self._store = store
-        self._run_id = run_id
+    def __init__(self, recorder: RunRecorder, units: Sequence[WorkUnit]) -> None:
+        self._recorder = recorder
         self._units = units
         self._attempts: dict[str, int] = {}
 
     def image_started(self, key: str, source: str, destination: str) -> None:
         unit = self._units[int(key)]
         self._attempts[key] = self._attempts.get(key, 0) + 1
-        self._store.record_image_result(
-            self._run_id,
-            source=unit.source,
-            destination=unit.destination,
-            unit_key=unit.key,
-            status=ImageStatus.RUNNING,
-            attempts=self._attempts[key],
-        )
+        self._running(unit, self._attempts[key])
 
     def image_planned(self, key: str, total_bytes: int) -> None:
         return None
@@ -103,22 +97,11 @@ class _RunSink:
         unit = self._units[int(key)]
         attempt = self._attempts.get(key, 1)
         if result.status == "failed":
-            self._store.record_image_result(
-                self._run_id,
-                source=unit.source,
-                destination=unit.destination,
-                unit_key=unit.key,
-                status=ImageStatus.RUNNING,
-                attempts=attempt,
-                error=result.error or "",
-            )
-            self._store.append_log(
-                self._run_id, "WARNING", f"attempt {attempt} of {unit.source}: {result.error}"
-            )
+            self._running(unit, attempt, result.error or "")
+            self._recorder.log("WARNING", f"attempt {attempt} of {unit.source}: {result.error}")
             return
         self._record(unit, result, attempt)
-        self._store.append_log(
-            self._run_id,
+        self._recorder.log(
             "INFO",
             f"{result.status} {unit.source} -> {unit.destination} {result.digest} "
             f"({result.bytes_transferred} bytes sent, {result.bytes_reused} reused, "
@@ -133,26 +116,37 @@ class _RunSink:
             unit = self._units[index]
             attempts = max(result.attempts, self._attempts.get(str(index), 1))
             self._record(unit, result, attempts)
-            self._store.append_log(
-                self._run_id,
-                "ERROR",
-                f"failed {unit.source} after {attempts} attempt(s): {result.error}",
+            self._recorder.log(
+                "ERROR", f"failed {unit.source} after {attempts} attempt(s): {result.error}"
             )
+
+    def _running(self, unit: WorkUnit, attempts: int, error: str = "") -> None:
+        self._recorder.result(
+            UnitResult(
+                unit.source,
+                unit.destination,
+                ImageStatus.RUNNING,
+                unit.key,
+                attempts=attempts,
+                error=error,
+            )
+        )
 
     def _record(self, unit: WorkUnit, result: ImageResult, attempts: int) -> None:
         metrics.record_image(result.status, result.bytes_transferred, result.bytes_reused)
-        self._store.record_image_result(
-            self._run_id,
-            source=unit.source,
-            destination=unit.destination,
-            unit_key=unit.key,
-            status=ImageStatus(result.status),
-            digest=result.digest or "",
-            bytes_transferred=result.bytes_transferred,
-            bytes_reused=result.bytes_reused,
-            seconds=result.seconds,
-            attempts=attempts,
-            error=result.error or "",
+        self._recorder.result(
+            UnitResult(
+                unit.source,
+                unit.destination,
+                ImageStatus(result.status),
+                unit.key,
+                digest=result.digest or "",
+                bytes_transferred=result.bytes_transferred,
+                bytes_reused=result.bytes_reused,
+                seconds=result.seconds,
+                attempts=attempts,
+                error=result.error or "",
+            )
         )
 
 
@@ -176,7 +170,7 @@ def _missing_error(pair: ImagePair) -> str:
 
 
 async def _ensure_repositories(
-    store: Store, run_id: str, conns: RunConnections, pairs: Sequence[ImagePair]
+    recorder: RunRecorder, conns: RunConnections, pairs: Sequence[ImagePair]
 ) -> dict[str, str]:
     """Create missing destination repositories; returns repository -> error."""
     failures: dict[str, str] = {}
@@ -187,7 +181,7 @@ async def _ensure_repositories(
             await conns.ensure_repository(repository)
         except FerryError as e:
             failures[repository] = str(e)
-            store.append_log(run_id, "ERROR", f"creating repository {repository}: {e}")
+            recorder.log("ERROR", f"creating repository {repository}: {e}")
     return failures
 
 
@@ -235,21 +229,34 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     return finished
 
 
-def _fail_unit(store: Store, unit: WorkUnit, error: str) -> None:
+def _fail_unit(recorder: RunRecorder, unit: WorkUnit, error: str) -> None:
     """Record a unit that failed before any copy was attempted (one attempt)."""
     metrics.record_image("failed")
-    store.record_image_result(
-        unit.run_id,
-        source=unit.source,
-        destination=unit.destination,
-        unit_key=unit.key,
-        status=ImageStatus.FAILED,
-        attempts=1,
-        error=error,
+    recorder.result(
+        UnitResult(
+            unit.source, unit.destination, ImageStatus.FAILED, unit.key, attempts=1, error=error
+        )
     )
 
 
 async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunDependencies) -> str:
+    # Until this returns, results and log lines go through the recorder, in
+    # batches and in order; whatever waits is written when it returns or raises.
+    recorder = RunRecorder(deps.store, run_id)
+    flusher = asyncio.create_task(recorder.flush_periodically())
+    try:
+        return await _copy_recorded(run_id, parameters, deps, recorder)
+    finally:
+        flusher.cancel()
+        recorder.flush()
+
+
+async def _copy_recorded(
+    run_id: str,
+    parameters: dict[str, str] | object,
+    deps: RunDependencies,
+    recorder: RunRecorder,
+) -> str:
     store = deps.store
     spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
     conns = await open_connections(spec, settings=deps.settings, secrets=deps.secrets)
@@ -257,38 +264,38 @@ async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunD
         for name in ("srcAccountId", "destAccountId"):
             given, used = getattr(spec, name), getattr(conns.spec, name)
             if used != given:
-                store.append_log(run_id, "INFO", f"{name} is blank: using account {used} (STS)")
+                recorder.log("INFO", f"{name} is blank: using account {used} (STS)")
         selection = await _select(spec, conns)
         pairs = list(selection.pairs)
         for note in selection.notes:
-            store.append_log(run_id, "INFO", note)
+            recorder.log("INFO", note)
         units = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in pairs]
         missing = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in selection.missing]
         store.add_pending_images(
             run_id, [ImageUnit(u.source, u.destination, u.key) for u in units + missing]
         )
         store.set_images_total(run_id, len(units) + len(missing))
-        store.append_log(run_id, "INFO", f"{len(units)} image(s) selected")
+        recorder.log("INFO", f"{len(units)} image(s) selected")
         # Named by the user but matching nothing: a failure, not a quiet no-op.
         for unit, pair in zip(missing, selection.missing, strict=True):
             error = _missing_error(pair)
-            _fail_unit(store, unit, error)
-            store.append_log(run_id, "ERROR", f"failed {unit.source}: {error}")
-        failed_repos = await _ensure_repositories(store, run_id, conns, pairs)
+            _fail_unit(recorder, unit, error)
+            recorder.log("ERROR", f"failed {unit.source}: {error}")
+        failed_repos = await _ensure_repositories(recorder, conns, pairs)
         runnable: list[tuple[int, ImagePair]] = []
         for index, pair in enumerate(pairs):
             problem = failed_repos.get(pair.destination.repository)
             if problem is None:
                 runnable.append((index, pair))
                 continue
-            _fail_unit(store, units[index], problem)
-        sink = _RunSink(store, run_id, [units[i] for i, _ in runnable])
+            _fail_unit(recorder, units[index], problem)
+        sink = _RunSink(recorder, [units[i] for i, _ in runnable])
         engine = _engine(conns, deps, sink)
         refs = [(p.source, p.destination) for _, p in runnable]
         results = await engine.copy_many(refs, copy_options(spec))
         sink.record_failures(results)
         if spec.copyReferrers:
-            await _copy_referrers(run_id, deps, conns, refs, results)
+            await _copy_referrers(run_id, deps, recorder, conns, refs, results)
         return ""
     finally:
         await conns.aclose()
@@ -308,6 +315,7 @@ def _engine(conns: RunConnections, deps: RunDependencies, sink: _RunSink) -> Cop
 async def _copy_referrers(
     run_id: str,
     deps: RunDependencies,
+    recorder: RunRecorder,
     conns: RunConnections,
     pairs: Sequence[tuple[Reference, Reference]],
     results: Sequence[ImageResult],
@@ -319,8 +327,8 @@ async def _copy_referrers(
     async def copy(found: Sequence[tuple[Reference, Reference]]) -> list[ImageResult]:
         units = [WorkUnit(run_id, str(src), str(dst)) for src, dst in found]
         store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
-        store.append_log(run_id, "INFO", f"{len(units)} referrer(s) found")
-        sink = _RunSink(store, run_id, units)
+        recorder.log("INFO", f"{len(units)} referrer(s) found")
+        sink = _RunSink(recorder, units)
         done = await _engine(conns, deps, sink).copy_many(found, options)
         sink.record_failures(done)
         return done
@@ -330,7 +338,7 @@ async def _copy_referrers(
         unit = WorkUnit(run_id, f"referrers of {pair[0]}", str(pair[1]))
         store.add_pending_images(run_id, [ImageUnit(unit.source, unit.destination, unit.key)])
         result = ImageResult(unit.source, unit.destination, None, "failed", error=error)
-        _RunSink(store, run_id, [unit]).record_failures([result])
+        _RunSink(recorder, [unit]).record_failures([result])
         return result
 
     await walk_referrers(

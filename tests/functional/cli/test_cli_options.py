@@ -115,7 +115,7 @@ def _ferry_executable(args: list[str], env: dict[str, str]) -> subprocess.Comple
 def test_the_installed_ferry_accepts_server_after_the_command(
     server: Server, server_task: str, ferry_env: dict[str, str]
 ) -> None:
-    env = {**ferry_env, "FERRY_TOKEN": server.token, "FERRY_COMMAND_SERVER": "off"}
+    env = {**ferry_env, "FERRY_TOKEN": server.token}
     # This command line used to fail with "No such option: --server".
     after = _ferry_executable(["task", "list", "--server", server.url, "-o", "json"], env)
     assert after.returncode == 0, after.stderr
@@ -154,7 +154,7 @@ def test_output_before_copy_is_the_copy_output(
         f"{src_registry.host}/app:1.0",
         f"{dst_registry.host}/app:1.0",
     ]
-    env = {**ferry_env, "FERRY_COMMAND_SERVER": "off"}
+    env = dict(ferry_env)
     result = _ferry_executable(args, env)
     assert result.returncode == 0, result.stderr
     [image] = json.loads(result.stdout)["images"]

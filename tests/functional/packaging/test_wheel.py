@@ -97,7 +97,6 @@ class Installed:
             **env,
             "FERRY_DATA_DIR": str(self.data_dir),
             "FERRY_SECRET_BACKEND": "local",
-            "FERRY_COMMAND_SERVER": "off",
             **extra,
         }
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from imageferry.store import Store, current_revision, head_revision, migrate
 from imageferry.store.engine import make_engine
-from imageferry.store.migrate import VERSION_TABLE
+from imageferry.store.migrate import HEAD, VERSION_TABLE
 from imageferry.store.models import Base
 
 TABLES = {"tasks", "runs", "image_results", "log_lines", "users", "api_tokens"}
@@ -66,3 +69,21 @@ def test_downgrade_to_base_and_back(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
+
+
+def test_the_head_the_store_checks_on_open_is_alembics() -> None:
+    assert head_revision() == HEAD
+
+
+def test_opening_an_up_to_date_store_does_not_load_alembic(tmp_path) -> None:
+    # Alembic's import is a good part of a short `ferry task` command.
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate(url)
+    probe = (
+        "import sys; from imageferry.store import Store; "
+        f"Store({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"

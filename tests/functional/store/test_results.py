@@ -6,7 +6,15 @@ import threading
 
 import pytest
 
-from imageferry.store import ImageStatus, ImageUnit, RunNotFound, Store, unit_key
+from imageferry.store import (
+    ImageStatus,
+    ImageUnit,
+    RunFinished,
+    RunNotFound,
+    Store,
+    UnitResult,
+    unit_key,
+)
 
 PARAMS = {"sourceType": "Amazon_ECR", "srcList": "ALL", "destRegion": "eu-west-1"}
 
@@ -144,3 +152,67 @@ def test_concurrent_log_writers_never_skip_a_sequence_number(
     assert sorted(line.message for line in lines) == sorted(
         [f"a {i}" for i in range(20)] + [f"b {i}" for i in range(20)]
     )
+
+
+def _batch(n: int, status: ImageStatus = ImageStatus.SKIPPED) -> list[UnitResult]:
+    return [
+        UnitResult(f"src/app{i}:1", f"dst/app{i}:1", status, digest="sha256:" + "b" * 64)
+        for i in range(n)
+    ]
+
+
+def test_a_batch_is_recorded_with_its_log_lines_in_order(store: Store, run_id: str) -> None:
+    store.record_results(run_id, _batch(3), [("INFO", "one"), ("WARNING", "two")])
+    store.record_results(run_id, [], [("INFO", "three")])
+    run = store.get_run(run_id)
+    assert (run.images_total, run.images_skipped, run.images_done) == (3, 3, 3)
+    assert [r.status for r in store.list_image_results(run_id).items] == [ImageStatus.SKIPPED] * 3
+    assert [(line.seq, line.level, line.message) for line in store.logs(run_id)] == [
+        (1, "INFO", "one"),
+        (2, "WARNING", "two"),
+        (3, "INFO", "three"),
+    ]
+
+
+def test_a_batch_recorded_twice_leaves_one_row_per_unit(store: Store, run_id: str) -> None:
+    store.add_pending_images(run_id, [ImageUnit(r.source, r.destination) for r in _batch(4)])
+    running = _batch(2, ImageStatus.RUNNING)
+    store.record_results(run_id, running)
+    # An executor that lost the reply to its write sends the same batch again.
+    store.record_results(run_id, _batch(2))
+    store.record_results(run_id, _batch(2))
+    results = store.list_image_results(run_id).items
+    assert len(results) == 4
+    assert sorted(r.status.value for r in results) == ["pending", "pending", "skipped", "skipped"]
+    run = store.get_run(run_id)
+    assert (run.images_total, run.images_skipped, run.images_done) == (4, 2, 2)
+
+
+def test_the_last_state_of_a_unit_in_a_batch_wins(store: Store, run_id: str) -> None:
+    (running,) = _batch(1, ImageStatus.RUNNING)
+    (copied,) = _batch(1, ImageStatus.COPIED)
+    store.record_results(run_id, [running, copied])
+    (result,) = store.list_image_results(run_id).items
+    assert result.status is ImageStatus.COPIED
+
+
+def test_a_finished_run_refuses_a_batch(store: Store, run_id: str) -> None:
+    store.finish_run(run_id)
+    with pytest.raises(RunFinished):
+        store.record_results(run_id, _batch(1), [("INFO", "late")])
+    assert store.list_image_results(run_id).total == 0
+
+
+def test_an_ended_run_reports_the_bytes_it_stores(store: Store, run_id: str) -> None:
+    assert store.get_run(run_id).store_bytes == 0
+    error = "dépassé"  # not ASCII: counted in UTF-8 bytes, not characters
+    result = UnitResult("src/a:1", "dst/a:1", ImageStatus.FAILED, error=error)
+    store.record_results(run_id, [result], [("ERROR", error)])
+    assert store.get_run(run_id).store_bytes == 0  # counted when the run ends
+
+    run = store.finish_run(run_id)
+    texts = (run_id, result.key, "src/a:1", "dst/a:1", "", "failed", error)
+    row = sum(len(t.encode()) for t in texts) + 6 * 8
+    line = len(run_id) + len("ERROR") + len(error.encode()) + 3 * 8
+    assert run.store_bytes == row + line
+    assert store.get_run(run_id).store_bytes == run.store_bytes

@@ -10,6 +10,7 @@ from imageferry.cli.task_view import (
     destination_label,
     render_table,
     run_result_json,
+    run_summary,
     show_json,
     show_text,
     source_label,
@@ -119,6 +120,13 @@ def test_an_unfinished_run_has_a_null_end_and_the_run_document_its_totals() -> N
         "cli",
         "1 of 2 images failed",
     )
+
+
+def test_an_ended_run_says_what_it_stores() -> None:
+    stored = replace(_run(), store_bytes=2048)
+    assert "7 reused in 55.00s, 2048 bytes stored; 1 of 2 images failed" in run_summary(stored)
+    assert run_result_json(stored, [])["store_bytes"] == 2048
+    assert "stored" not in run_summary(_run(ended=None))
 
 
 def test_labels_follow_the_reference_console() -> None:
