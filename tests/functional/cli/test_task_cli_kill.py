@@ -18,8 +18,8 @@ import httpx
 
 from functional.cli.conftest import output, task_parameters
 from functional.cli.throttle import ThrottledProxy
-from imageferry.sandbox.images import push_image, push_large_image
 from imageferry.store import Store
+from stand_ins.images import push_image, push_large_image
 
 SMALL = [f"app{i}:1" for i in range(4)]
 LAYER_BYTES = 6 * 1024 * 1024
