@@ -1,7 +1,8 @@
 """The async registry client over the OCI distribution API.
 
 Public surface, re-exported from the focused modules: configuration
-(:mod:`.config`), request pacing (:mod:`.congestion`, :mod:`.pacing`), credentials (:mod:`.credentials`), the sans-I/O auth flow
+(:mod:`.config`), request pacing (:mod:`.congestion`, :mod:`.pacing`),
+credentials (:mod:`.credentials`), the sans-I/O auth flow
 (:mod:`.auth`, :mod:`.challenge`), the HTTP transport (:mod:`.transport`),
 error mapping (:mod:`.errors`), and the client and repository
 (:mod:`.client`, :mod:`.repository`).

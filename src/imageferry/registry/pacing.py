@@ -38,10 +38,15 @@ def ecr_rates(registry: str) -> Mapping[str, float]:
 
 @dataclass(slots=True)
 class Ticket:
-    """One request's place in its window; the transport records its reply on it."""
+    """One request's place in its window; the transport records its reply on it.
+
+    Recording the reply gives the place back at once, before the body is
+    read: a 429's ``Retry-After`` holds the next request, not the one after.
+    """
 
     started: float
     clock: Callable[[], float]
+    done: Callable[[Reply | None], None]
     reply: Reply | None = None
 
     def record(
@@ -53,8 +58,11 @@ class Ticket:
         quota_remaining: int | None = None,
     ) -> None:
         """``sample``: the time to this reply measures the path (not a long upload)."""
+        if self.reply is not None:
+            return
         latency = self.clock() - self.started if sample else None
         self.reply = Reply(self.started, status, latency, retry_after, quota_remaining)
+        self.done(self.reply)
 
 
 @dataclass(slots=True)
@@ -148,16 +156,17 @@ class Pacer:
         """Wait for room (and the action's token), hold it while the body runs."""
         await self._action_turn(registry, method, path)
         gate = self._gate(registry)
-        ticket = Ticket(await gate.acquire(), self._clock)
+        ticket = Ticket(await gate.acquire(), self._clock, gate.release)
         try:
             yield ticket
         except asyncio.CancelledError:
-            gate.release(ticket.reply)
+            if ticket.reply is None:
+                gate.release(None)
             raise
         except BaseException:
-            gate.release(ticket.reply or Reply(ticket.started, 0))
+            ticket.record(0)  # no reply: the connection failed
             raise
-        gate.release(ticket.reply or Reply(ticket.started, 0))
+        ticket.record(0)
 
     def _gate(self, registry: str) -> _Gate:
         gate = self._gates.get(registry)
