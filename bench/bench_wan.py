@@ -15,7 +15,8 @@ Peers, each into its own fresh destination registry, in the same run:
 Figures: cold (empty destination), warm (nothing changed), one image changed
 (a new ``latest`` in one repository), the requests each registry served (its
 access log), peak RSS, CPU of the tool, the registries and the links, and
-failures (a reset connection may fail an image).
+failures (a reset connection may fail an image). Each round copies into fresh
+destination registries; each figure is the median round's (``--repeat``).
 
 Usage::
 
@@ -268,6 +269,12 @@ def measure(
     return result
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time, with every run's wall time."""
+    ordered = sorted(runs, key=lambda r: float(r["wall"]))
+    return {**ordered[len(ordered) // 2], "walls": [r["wall"] for r in runs]}
+
+
 def change_one_image(source: LocalRegistry, seed: int) -> None:
     """A new ``latest`` in one repository: one new layer on the same base."""
     layer = make_layer(f"changed/{seed}", 2 << 20).blob
@@ -285,6 +292,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
         "link": {"name": args.link, **profile.__dict__},
         "peers": peers,
+        "repeat": args.repeat,
     }
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -305,12 +313,23 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         report["fleet"] = {"tags": len(refs), "repositories": shape[0], "unique_bytes": size}
         if profile.bandwidth:
             report["floor"] = round(size * 8 / profile.bandwidth + 4 * profile.rtt, 3)
-        dests = {p: stack.enter_context(LocalRegistry(config_overrides=ACCESS_LOG)) for p in peers}
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+            phase: {p: [] for p in peers} for phase in PHASES
+        }
+        for round_ in range(args.repeat):
+            with ExitStack() as fresh:
+                dests = {
+                    p: fresh.enter_context(LocalRegistry(config_overrides=ACCESS_LOG))
+                    for p in peers
+                }
+                for phase in PHASES:
+                    if phase == "changed":
+                        change_one_image(source, seed=round_)
+                    print(f"{phase} (round {round_ + 1} of {args.repeat}):", flush=True)
+                    for p in peers:
+                        runs[phase][p].append(measure(p, refs, source, dests[p], profile, work))
         for phase in PHASES:
-            if phase == "changed":
-                change_one_image(source, seed=int(time.time()))
-            print(f"{phase}:", flush=True)
-            report[phase] = {p: measure(p, refs, source, dests[p], profile, work) for p in peers}
+            report[phase] = {p: median_run(runs[phase][p]) for p in peers}
     report["machine"]["load_after"] = os.getloadavg()
     return report
 
@@ -367,6 +386,10 @@ def table(report: dict[str, Any]) -> str:
         lambda p: str(sum(report[ph][p]["link_resets"] for ph in PHASES)),
     )
     across("429 answers", lambda p: str(sum(report[ph][p]["requests_429"] for ph in PHASES)))
+    across(
+        "cold wall, every round",
+        lambda p: ", ".join(f"{w:.1f}" for w in report["cold"][p]["walls"]) + " s",
+    )
     return "\n".join(rows)
 
 
@@ -376,6 +399,7 @@ def main() -> None:
     parser.add_argument("--tags", type=int, choices=(48, 1000), default=48)
     parser.add_argument("--fleet-mb", type=float, default=200)
     parser.add_argument("--peers", default="ferry,reference,sync", help="of ferry,reference,sync")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the median")
     args = parser.parse_args()
     unknown = set(args.peers.split(",")) - set(PEERS)
     if unknown:
