@@ -176,8 +176,10 @@ class Half:
             self.stats.late_total += late
             self.stats.releases += 1
             if data is None:
-                if self.sink.can_write_eof():
-                    self.sink.write_eof()
+                # The peer may have gone already (reset): nothing left to tell it.
+                with contextlib.suppress(OSError):
+                    if not self.sink.is_closing() and self.sink.can_write_eof():
+                        self.sink.write_eof()
                 continue
             self.sink.write(data)
             self.stats.released(now, len(data))
