@@ -115,8 +115,11 @@ class Window:
             allowed = min(allowed, self.quota)
         return max(1, allowed)
 
+    def has_room(self) -> bool:
+        return self.in_flight < self.allowed
+
     def can_send(self, now: float) -> bool:
-        return self.in_flight < self.allowed and now >= self.paused_until
+        return self.has_room() and now >= self.paused_until
 
     def wait(self, now: float) -> float:
         """Seconds until a ``Retry-After`` pause ends (0 when none holds)."""

@@ -11,6 +11,7 @@ order they came.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -67,23 +68,44 @@ class Ticket:
 
 @dataclass(slots=True)
 class _Gate:
-    """A window and the requests waiting for room in it."""
+    """A window and the requests waiting for room in it.
+
+    A ``Retry-After`` pause is waited out with the injected ``sleep``, once per
+    deadline: a request that has slept until the pause's end goes on, and
+    sleeps again only if a later 429 moved the end.
+    """
 
     window: Window
     clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
     waiters: deque[asyncio.Future[float]] = field(default_factory=deque)
-    timer: asyncio.TimerHandle | None = None
 
     async def acquire(self) -> float:
-        now = self.clock()
-        if not self.waiters and self.window.can_send(now):
-            self.window.sent()
+        served = -math.inf  # the end of the last pause this request waited out
+        while True:
+            now = self.clock()
+            end = self.window.paused_until
+            if end > now and end > served:
+                await self.sleep(end - now)
+                served = end
+                continue
+            if not self.waiters and self.window.has_room():
+                self.window.sent()
+                return now
+            await self._wait_for_room()
+            now = self.clock()
+            end = self.window.paused_until
+            if end > now and end > served:
+                self.release(None)  # a pause began while it waited: give the place back
+                continue
             return now
+
+    async def _wait_for_room(self) -> None:
+        """Queue until :meth:`wake` hands this request a place (counted as sent)."""
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self.waiters.append(waiter)
-        self._arm(now)
         try:
-            return await waiter
+            await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release(None)  # handed a place just as it was cancelled
@@ -100,25 +122,12 @@ class _Gate:
 
     def wake(self) -> None:
         now = self.clock()
-        while self.waiters and self.window.can_send(now):
+        while self.waiters and self.window.has_room():
             waiter = self.waiters.popleft()
             if waiter.done():
                 continue
             self.window.sent()
             waiter.set_result(now)
-        self._arm(now)
-
-    def _arm(self, now: float) -> None:
-        """While a Retry-After pause holds waiters back, wake them when it ends."""
-        wait = self.window.wait(now)
-        if not self.waiters or wait <= 0 or self.timer is not None:
-            return
-
-        def fire() -> None:
-            self.timer = None
-            self.wake()
-
-        self.timer = asyncio.get_running_loop().call_later(wait, fire)
 
 
 class Pacer:
@@ -171,7 +180,7 @@ class Pacer:
     def _gate(self, registry: str) -> _Gate:
         gate = self._gates.get(registry)
         if gate is None:
-            gate = self._gates[registry] = _Gate(Window(self.settings), self._clock)
+            gate = self._gates[registry] = _Gate(Window(self.settings), self._clock, self._sleep)
         return gate
 
     async def _action_turn(self, registry: str, method: str, path: str) -> None:

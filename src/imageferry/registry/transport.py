@@ -50,7 +50,7 @@ from imageferry.registry.auth import (
     NeedCredentials,
 )
 from imageferry.registry.config import RegistryConfig
-from imageferry.registry.congestion import AimdSettings
+from imageferry.registry.congestion import CONGESTION_STATUSES, AimdSettings
 from imageferry.registry.credentials import CredentialProvider, Credentials
 from imageferry.registry.errors import error_for_response, parse_error_body
 from imageferry.registry.pacing import Pacer, Ticket
@@ -354,6 +354,7 @@ class Transport:
                     ) from e
                 reason = "connection"
                 delay = self._backoff(attempt)
+                paused = False
             else:
                 status = response.status
                 retryable = status == 429 or status >= 500
@@ -388,12 +389,16 @@ class Transport:
                         hint=hint,
                     )
                 reason = str(status)
+                # A 429 or 503 with Retry-After pauses the whole registry in the
+                # pacer: the retry waits there, with every other request.
+                paused = status in CONGESTION_STATUSES and delay > 0
                 delay = delay or self._backoff(attempt)
             attempt += 1
             self.stats.on_retry(registry, reason)
             if reason == "429":
                 self.stats.on_rate_limit_wait(registry, delay)
-            await self._sleep(delay)
+            if not paused:
+                await self._sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, self.config.backoff_base, self.config.backoff_max)

@@ -101,3 +101,24 @@ async def test_ecr_actions_are_paced_by_their_token_buckets() -> None:
         async with pacer.slot("registry.example", "PUT", "/v2/app/manifests/v1"):
             pass
     assert len(slept) == 2
+
+
+@pytest.mark.parametrize("clock_moves", [True, False])
+async def test_a_pause_is_waited_out_once_with_the_injected_sleep(clock_moves: bool) -> None:
+    now = [10.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if clock_moves:
+            now[0] += seconds
+
+    pacer = Pacer(clock=lambda: now[0], sleep=sleep)
+    async with pacer.slot("r", "GET", "/v2/") as ticket:
+        ticket.record(429, retry_after=5.0)
+    # Each request waits a pause out once, even with a sleep that does not move
+    # the clock (a test's); with a clock that moves, the next finds it over.
+    for _ in range(2):
+        async with pacer.slot("r", "GET", "/v2/") as ticket:
+            ticket.record(200)
+    assert slept == [5.0] if clock_moves else [5.0, 5.0]
