@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sync_config import sync_argv
+
 from imageferry.sandbox import LocalRegistry, build_fleet
 
 BIN = Path(sys.executable).parent
@@ -137,29 +139,7 @@ def skopeo_each(pairs: Sequence[tuple[str, str]]) -> float:
 
 
 def skopeo_sync(source: LocalRegistry, refs: Sequence[str], dest: str, workdir: Path) -> float:
-    images: dict[str, list[str]] = {}
-    for ref in refs:
-        repo, _, tag = ref.rpartition(":")
-        images.setdefault(repo, []).append(tag)
-    lines = [f"{source.host}:", "  tls-verify: false", "  images:"]
-    for repo, tags in images.items():
-        lines.append(f"    {repo}:")
-        lines += [f"      - {tag!r}" for tag in tags]
-    config = workdir / "sync.yaml"
-    config.write_text("\n".join(lines) + "\n")
-    argv = [
-        "skopeo",
-        "sync",
-        "--all",
-        "--src",
-        "yaml",
-        "--dest",
-        "docker",
-        "--dest-tls-verify=false",
-        str(config),
-        dest,
-    ]
-    return run_measured(argv)[0]
+    return run_measured(sync_argv(source.host, refs, dest, workdir))[0]
 
 
 def http_stack(url: str, repo: str, digest: str) -> dict[str, float]:

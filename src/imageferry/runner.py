@@ -74,7 +74,8 @@ class CopyRequest:
     config: RegistryConfig
     explicit: dict[str, Credentials] = field(repr=False)
     authfile: Path | None = None
-    concurrency: int = 16
+    #: Images in flight at most; None: as many as the registries' windows take.
+    concurrency: int | None = None
     #: Create missing ECR destination repositories before copying (ECR refuses
     #: pushes to a repository that does not exist).
     create_repositories: bool = True
@@ -98,7 +99,7 @@ class CopyRequest:
         authfile: Path | None = None,
         insecure: Sequence[str] = (),
         mirrors: Sequence[str] = (),
-        concurrency: int = 16,
+        concurrency: int | None = None,
         create_repositories: bool = True,
         referrers: bool = False,
     ) -> CopyRequest:

@@ -175,8 +175,14 @@ def copy_command(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Images in flight (16: fastest in bench/).")
-    ] = 16,
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Images in flight at most (default: as many as each registry's "
+            "adaptive request window takes).",
+        ),
+    ] = None,
     create_repositories: Annotated[
         bool, typer.Option(help="Create missing ECR destination repositories first.")
     ] = True,

@@ -14,7 +14,13 @@ from dataclasses import replace
 from typing import Protocol
 
 from imageferry.copy.events import NullSink, ProgressSink
-from imageferry.copy.image import ImageCopy, PlannedImage, RunLimits, describe_error
+from imageferry.copy.image import (
+    MAX_BLOB_STREAMS,
+    ImageCopy,
+    PlannedImage,
+    RunLimits,
+    describe_error,
+)
 from imageferry.copy.ledger import BlobLedger
 from imageferry.copy.options import CopyOptions
 from imageferry.copy.pipeline import RETRYABLE
@@ -23,7 +29,18 @@ from imageferry.errors import ConfigError
 from imageferry.interfaces import ImageDestination, ImageSource
 from imageferry.reference import Reference
 
-__all__ = ["CopyEngine", "Repository", "RepositoryFactory", "destination_conflicts"]
+__all__ = [
+    "MAX_IMAGES",
+    "CopyEngine",
+    "Repository",
+    "RepositoryFactory",
+    "destination_conflicts",
+]
+
+#: Images in flight at most. Not a pace: an image waiting for its registry's
+#: window costs a task and its manifests (kilobytes), so this only keeps a
+#: run of many thousand tags from holding all their manifests at once.
+MAX_IMAGES = 256
 
 
 class Repository(ImageSource, ImageDestination, Protocol):
@@ -62,8 +79,11 @@ def _conflict(conflicts: dict[str, str], dst: Reference) -> str | None:
 class CopyEngine:
     """Copies images between registries reached through ``repository(registry, repo)``.
 
-    ``max_images`` bounds images in flight; ``max_blobs`` bounds blob streams
-    across all images of one :meth:`copy_many` call (and blob checks per image).
+    The pace is the registry client's: each registry's adaptive request window
+    decides how many requests run at once. ``max_images`` and ``max_blobs``
+    only bound memory: images in flight, and blob streams across all images of
+    one :meth:`copy_many` call (and blob checks per image). A caller may lower
+    them (a task's ``concurrency``), but need not.
     The ledger lives as long as the engine and trusts what it learned, so make
     one engine per run (a scheduled task run, a CLI invocation), or pass a
     fresh ``ledger``. ``blob_attempts`` bounds the times a blob is fetched
@@ -79,13 +99,14 @@ class CopyEngine:
         *,
         source_repository: RepositoryFactory | None = None,
         ledger: BlobLedger | None = None,
-        max_images: int = 8,
-        max_blobs: int = 8,
+        max_images: int | None = None,
+        max_blobs: int = MAX_BLOB_STREAMS,
         events: ProgressSink | None = None,
         blob_attempts: int = 3,
         image_attempts: int = 1,
         retry_delay: float = 1.0,
     ) -> None:
+        max_images = MAX_IMAGES if max_images is None else max_images
         if max_images < 1 or max_blobs < 1 or blob_attempts < 1 or image_attempts < 1:
             raise ConfigError("concurrency limits and attempts must be at least 1")
         self._repository = repository

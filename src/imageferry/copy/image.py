@@ -56,7 +56,13 @@ from imageferry.manifest import (
 )
 from imageferry.reference import Reference
 
-__all__ = ["ImageCopy", "PlannedImage", "RunLimits", "describe_error"]
+__all__ = ["MAX_BLOB_STREAMS", "ImageCopy", "PlannedImage", "RunLimits", "describe_error"]
+
+#: Blob streams in flight at most, for memory, not pace: each buffers up to
+#: about 2 MiB (the client's 1 MiB read buffer, which aiohttp lets fill
+#: twice), so 32 streams stay within 64 MiB. The registries' request windows
+#: decide how many actually run.
+MAX_BLOB_STREAMS = 32
 
 _T = TypeVar("_T")
 #: A config larger than this is not read to learn the image's platform.
@@ -85,7 +91,7 @@ class RunLimits:
     """What the images of one run share: the ledger and the global blob bound."""
 
     ledger: BlobLedger = field(default_factory=BlobLedger)
-    max_blobs: int = 8
+    max_blobs: int = MAX_BLOB_STREAMS
     blob_attempts: int = 3
     retry_delay: float = 1.0
     blob_slots: asyncio.Semaphore = field(init=False)

@@ -1,7 +1,8 @@
 """The async registry client over the OCI distribution API.
 
 Public surface, re-exported from the focused modules: configuration
-(:mod:`.config`), credentials (:mod:`.credentials`), the sans-I/O auth flow
+(:mod:`.config`), request pacing (:mod:`.congestion`, :mod:`.pacing`),
+credentials (:mod:`.credentials`), the sans-I/O auth flow
 (:mod:`.auth`, :mod:`.challenge`), the HTTP transport (:mod:`.transport`),
 error mapping (:mod:`.errors`), and the client and repository
 (:mod:`.client`, :mod:`.repository`).
@@ -23,6 +24,15 @@ from imageferry.registry.auth import (
 from imageferry.registry.challenge import Challenge, parse_challenges, pick_challenge
 from imageferry.registry.client import CATALOG_SCOPE, RegistryClient
 from imageferry.registry.config import Endpoint, RegistryConfig
+from imageferry.registry.congestion import (
+    CONGESTION_STATUSES,
+    ECR_ACTION_RATES,
+    AimdSettings,
+    Reply,
+    TokenBucket,
+    Window,
+    ecr_action,
+)
 from imageferry.registry.credentials import (
     IDENTITY_TOKEN_USER,
     ChainCredentials,
@@ -33,6 +43,7 @@ from imageferry.registry.credentials import (
     parse_user_pass,
 )
 from imageferry.registry.errors import OciError, error_for_response, parse_error_body
+from imageferry.registry.pacing import Pacer, Ticket, ecr_rates
 from imageferry.registry.pagination import next_link, paginate
 from imageferry.registry.ratelimit import Quota, parse_quota
 from imageferry.registry.repository import MIN_ECR_CHUNK, Repository
@@ -49,9 +60,12 @@ from imageferry.registry.transport import (
 __all__ = [
     "CATALOG_SCOPE",
     "CLIENT_ID",
+    "CONGESTION_STATUSES",
+    "ECR_ACTION_RATES",
     "IDENTITY_TOKEN_USER",
     "MIN_ECR_CHUNK",
     "REDIRECTS",
+    "AimdSettings",
     "AuthReply",
     "AuthRequest",
     "AuthStep",
@@ -66,16 +80,23 @@ __all__ = [
     "Endpoint",
     "NeedCredentials",
     "OciError",
+    "Pacer",
     "Quota",
     "RegistryClient",
     "RegistryConfig",
     "RegistryStats",
+    "Reply",
     "Repository",
     "Response",
     "StaticCredentials",
     "StatsHook",
+    "Ticket",
+    "TokenBucket",
     "Transport",
+    "Window",
     "backoff_delay",
+    "ecr_action",
+    "ecr_rates",
     "error_for_response",
     "next_link",
     "paginate",

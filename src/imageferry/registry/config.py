@@ -42,13 +42,16 @@ class RegistryConfig:
     ``mirrors`` maps a registry name (``docker.io``, kept lower-case) to a location
     (``mirror.internal:5000`` or ``mirror.internal:5000/dockerhub``), optionally
     prefixed with ``http://`` or ``https://``. ``insecure`` lists hosts allowed
-    plain HTTP or unverified TLS. Backoff is exponential from ``backoff_base``
+    plain HTTP or unverified TLS. ``max_requests_per_registry`` is the ceiling
+    of each registry's adaptive request window. Backoff is exponential from ``backoff_base``
     seconds, capped at ``backoff_max``, with full jitter.
     """
 
     mirrors: Mapping[str, str] = field(default_factory=_empty_mapping)
     insecure: frozenset[str] = frozenset()
-    max_requests_per_registry: int = 16
+    #: The adaptive request window per registry starts here and grows up to the maximum.
+    initial_requests_per_registry: int = 16
+    max_requests_per_registry: int = 256
     connect_timeout: float = 30.0
     read_timeout: float = 300.0
     retries: int = 5
@@ -59,7 +62,7 @@ class RegistryConfig:
     read_chunk_size: int = 1 << 20
 
     def __post_init__(self) -> None:
-        if self.max_requests_per_registry < 1:
+        if self.max_requests_per_registry < 1 or self.initial_requests_per_registry < 1:
             raise ConfigError("max_requests_per_registry must be at least 1")
         if self.retries < 0:
             raise ConfigError("retries must be 0 or more")

@@ -4,9 +4,11 @@ Every registry request goes through :meth:`Transport.request` (body read) or
 :meth:`Transport.stream` (body streamed, for blobs). Around each it:
 
 - drives the sans-I/O :class:`~imageferry.registry.auth.Authenticator` flow;
-- limits concurrent requests per registry with a semaphore, held until the
-  response headers arrive (a streamed body does not hold it, so a blob being
-  copied within one registry cannot starve its own upload);
+- paces requests per registry through a :class:`~imageferry.registry.pacing.Pacer`:
+  an adaptive window (AIMD, grown while replies are quick, halved on 429/503,
+  paused by ``Retry-After``) and, for ECR, per-action rates. A request holds
+  its place until the response headers arrive (a streamed body does not hold
+  it, so a blob being copied within one registry cannot starve its own upload);
 - retries connection errors, 5xx and 429 with exponential backoff and jitter,
   honouring ``Retry-After`` (RFC 9110 section 10.2.3: seconds or an HTTP date),
   and never 401/403/404 or other 4xx, except a 4xx carrying an OCI error code
@@ -48,8 +50,10 @@ from imageferry.registry.auth import (
     NeedCredentials,
 )
 from imageferry.registry.config import RegistryConfig
+from imageferry.registry.congestion import CONGESTION_STATUSES, AimdSettings
 from imageferry.registry.credentials import CredentialProvider, Credentials
 from imageferry.registry.errors import error_for_response, parse_error_body
+from imageferry.registry.pacing import Pacer, Ticket
 from imageferry.registry.ratelimit import parse_quota
 from imageferry.registry.stats import RegistryStats, StatsHook
 
@@ -156,6 +160,7 @@ class Transport:
         stats: StatsHook | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         authenticator: Authenticator | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.config = config or RegistryConfig()
         self._credentials = credentials
@@ -164,7 +169,15 @@ class Transport:
         self.stats: StatsHook = stats if stats is not None else RegistryStats()
         self._sleep = sleep
         self.auth = authenticator or Authenticator(self.config)
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self.pacer = pacer or Pacer(
+            AimdSettings(
+                initial=min(
+                    self.config.initial_requests_per_registry, self.config.max_requests_per_registry
+                ),
+                maximum=self.config.max_requests_per_registry,
+            ),
+            sleep=sleep,
+        )
         self._plain_http: set[str] = set()
         self._tokens_in_flight: dict[tuple[str, str, bytes], asyncio.Future[AuthReply]] = {}
 
@@ -209,13 +222,6 @@ class Transport:
         # as named, or its mirror's host when remapped.
         _, host, _ = self.config.location(registry)
         return host if self.config.is_mirrored(registry) else registry
-
-    def _semaphore(self, registry: str) -> asyncio.Semaphore:
-        semaphore = self._semaphores.get(registry)
-        if semaphore is None:
-            semaphore = asyncio.Semaphore(self.config.max_requests_per_registry)
-            self._semaphores[registry] = semaphore
-        return semaphore
 
     def _ssl(self, url: str) -> bool:
         host = urlsplit(url).netloc
@@ -311,10 +317,12 @@ class Transport:
         while True:
             url = self._current_scheme(registry, url)
             try:
-                async with self._semaphore(registry):
+                async with self.pacer.slot(registry, method, urlsplit(url).path) as ticket:
                     response = await self._attempt(
                         registry, method, url, scopes, headers, body, one_shot, stream
                     )
+                    # A streamed upload's reply waits for all its bytes: no latency sample.
+                    _record(ticket, response, sample=one_shot is None)
                     if response.status in ok:
                         if stream:
                             return response, b""
@@ -347,6 +355,7 @@ class Transport:
                     ) from e
                 reason = "connection"
                 delay = self._backoff(attempt)
+                paused = False
             else:
                 status = response.status
                 retryable = status == 429 or status >= 500
@@ -381,12 +390,16 @@ class Transport:
                         hint=hint,
                     )
                 reason = str(status)
+                # A 429 or 503 with Retry-After pauses the whole registry in the
+                # pacer: the retry waits there, with every other request.
+                paused = status in CONGESTION_STATUSES and delay > 0
                 delay = delay or self._backoff(attempt)
             attempt += 1
             self.stats.on_retry(registry, reason)
             if reason == "429":
                 self.stats.on_rate_limit_wait(registry, delay)
-            await self._sleep(delay)
+            if not paused:
+                await self._sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt, self.config.backoff_base, self.config.backoff_max)
@@ -542,6 +555,20 @@ class Transport:
             attempt += 1
             self.stats.on_retry(registry, f"token {status}")
             await self._sleep(delay)
+
+
+def _record(ticket: Ticket, response: aiohttp.ClientResponse, *, sample: bool) -> None:
+    """Tell the pacer how the registry answered: status, speed, Retry-After, quota left."""
+    retry_after = None
+    if response.status == 429 or response.status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    quota = parse_quota(response.headers)
+    ticket.record(
+        response.status,
+        sample=sample,
+        retry_after=retry_after,
+        quota_remaining=quota.remaining if quota is not None else None,
+    )
 
 
 #: OpenSSL's reasons for a server that answered the TLS hello with something

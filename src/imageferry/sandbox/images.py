@@ -263,17 +263,37 @@ _FLEET_VERSIONS = ("1.0.0", "1.1.0", "2.0.0")
 _FLEET_PLATFORMS = ("linux/amd64", "linux/arm64")
 
 
+def _fleet_shape(repositories: int, tags: int) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The repositories and versions of a fleet: today's 12 x 4, or a larger one alike.
+
+    More repositories repeat the 12's kinds and bases under numbered names,
+    keeping every last path component distinct (``skopeo sync`` keeps only that).
+    """
+    fleet = list(_FLEET)
+    for i in range(len(fleet), repositories):
+        repo, kind, base = _FLEET[i % len(_FLEET)]
+        fleet.append((f"fleet{i}/{repo.rsplit('/', 1)[-1]}{i}", kind, base))
+    fleet = fleet[:repositories]
+    if tags == len(_FLEET_VERSIONS) + 1:
+        return fleet, list(_FLEET_VERSIONS)
+    return fleet, [f"1.{minor}.0" for minor in range(tags - 1)]
+
+
 def build_fleet(
     target: Target,
     *,
     total_mb: float = 200,
     seed: int | str = 0,
     auth: Credentials | None = None,
+    repositories: int = len(_FLEET),
+    tags_per_repository: int = len(_FLEET_VERSIONS) + 1,
 ) -> list[str]:
     """Fill a registry with a realistic fleet of about ``total_mb`` MB of unique blobs.
 
-    12 repositories with nested paths, 4 tags each (three versions and
-    ``latest`` pointing at the newest): Docker and OCI images, Docker manifest
+    By default 12 repositories with nested paths, 4 tags each (three versions and
+    ``latest`` pointing at the newest); ``repositories`` and
+    ``tags_per_repository`` make a larger fleet of the same kinds (40 and 25:
+    1000 tags). Docker and OCI images, Docker manifest
     lists and OCI indexes for two platforms. Images share a base layer per
     (base, platform), versions of a repository share a dependency layer, and
     each version has its own application layer. Sizes split about 30 % base,
@@ -281,23 +301,24 @@ def build_fleet(
     relative to the registry, in push order.
     """
     total = int(total_mb * 1024 * 1024)
+    fleet, versions = _fleet_shape(repositories, tags_per_repository)
     platforms_of = {
         repo: _FLEET_PLATFORMS if "index" in kind else _FLEET_PLATFORMS[:1]
-        for repo, kind, _ in _FLEET
+        for repo, kind, _ in fleet
     }
-    bases = {(base, p) for repo, _, base in _FLEET for p in platforms_of[repo]}
+    bases = {(base, p) for repo, _, base in fleet for p in platforms_of[repo]}
     deps_count = sum(len(p) for p in platforms_of.values())
     base_size = max(256, int(total * 0.3) // len(bases))
     deps_size = max(256, int(total * 0.3) // deps_count)
-    app_size = max(256, int(total * 0.4) // (deps_count * len(_FLEET_VERSIONS)))
+    app_size = max(256, int(total * 0.4) // (deps_count * len(versions)))
     base_blobs = {key: make_layer(f"{seed}/base/{key[0]}/{key[1]}", base_size) for key in bases}
 
     refs: list[str] = []
     with PusherSession(target, auth) as pusher:
-        for repo, kind, base in _FLEET:
+        for repo, kind, base in fleet:
             fmt: Format = "oci" if kind.startswith("oci") else "docker"
             pushed: PushedManifest | None = None
-            for version in _FLEET_VERSIONS:
+            for version in versions:
                 layers_of = {
                     p: [
                         base_blobs[(base, p)].blob,

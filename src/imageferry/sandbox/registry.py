@@ -130,6 +130,13 @@ class LocalRegistry(Service):
         return self._process.pid
 
     @property
+    def log_path(self) -> Path:
+        """The process's output: errors, and one line per request when the access log is on."""
+        if self._workdir is None:
+            raise SandboxError("the registry has not been started")
+        return self._workdir / "registry.log"
+
+    @property
     def port(self) -> int:
         return self._port
 
@@ -220,7 +227,7 @@ class LocalRegistry(Service):
         assert self._workdir is not None
         config_path = self._workdir / "config.yml"
         config_path.write_text(yaml.safe_dump(self._config(), sort_keys=False))
-        stderr_path = self._workdir / "registry.log"
+        stderr_path = self.log_path
         with stderr_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [binary, "serve", str(config_path)],

@@ -84,7 +84,8 @@ def test_http_mirror_on_a_remote_host_is_refused_without_opt_in() -> None:
 
 def test_config_is_frozen_and_validated() -> None:
     config = RegistryConfig()
-    assert config.max_requests_per_registry == 16
+    assert config.max_requests_per_registry == 256
+    assert config.initial_requests_per_registry == 16
     assert config.retries == 5
     with pytest.raises(AttributeError):
         config.retries = 1  # type: ignore[misc]
