@@ -190,7 +190,13 @@ PARAMETER_TABLE: tuple[ParameterInfo, ...] = (
         True,
     ),
     ParameterInfo("destKmsKey", (), "", "KMS key id or ARN when destEncryption is KMS.", True),
-    ParameterInfo("concurrency", (), "8", "Images copied at once (1-64).", True),
+    ParameterInfo(
+        "concurrency",
+        (),
+        "",
+        "Images copied at once (1-256); blank: adaptive, paced by each registry's replies.",
+        True,
+    ),
     ParameterInfo("name", (), "", "Optional task name.", True),
 )
 

@@ -94,6 +94,8 @@ class TaskSpecError(ConfigError):
         self.problems = list(problems)
 
 
+#: The most images a task may copy at once: the copy engine's memory cap.
+MAX_CONCURRENCY = 256
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
@@ -183,7 +185,8 @@ class TaskSpec(BaseModel):
     destTagMutability: Literal["MUTABLE", "IMMUTABLE"] = "MUTABLE"
     destEncryption: Literal["AES256", "KMS"] = "AES256"
     destKmsKey: str = ""
-    concurrency: int = 8
+    #: Images copied at once; None lets each registry's adaptive window set the pace.
+    concurrency: int | None = None
     name: str = ""
 
     @model_validator(mode="before")
@@ -204,7 +207,10 @@ class TaskSpec(BaseModel):
         out: dict[str, str] = {}
         for name in PARAMETER_NAMES:
             value = values[name]
-            out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            if isinstance(value, bool):
+                out[name] = "true" if value else "false"
+            else:
+                out[name] = "" if value is None else str(value)
         return out
 
     @property
@@ -455,14 +461,22 @@ class _Checker:
                 self.problem(
                     "platforms", f"{item!r} is not os/architecture[/variant]; e.g. linux/arm64/v8"
                 )
-        raw = self.text("concurrency") or "8"
+        raw = self.text("concurrency")
+        if not raw:  # blank: the registries' adaptive windows set the pace
+            self.out["concurrency"] = None
+            return
+        concurrency: int | None
         try:
             concurrency = int(raw)
         except ValueError:
             concurrency = 0
-        if not 1 <= concurrency <= 64:
-            self.problem("concurrency", f"{raw!r} is not a whole number from 1 to 64")
-            concurrency = 8
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            self.problem(
+                "concurrency",
+                f"{raw!r} is not a whole number from 1 to {MAX_CONCURRENCY}; "
+                "leave it blank to let each registry's replies set the pace",
+            )
+            concurrency = None
         self.out["concurrency"] = concurrency
 
     def _schedule(self) -> None:

@@ -53,6 +53,9 @@ __all__ = [
     "source_registry",
 ]
 
+#: Repositories listed at once when the task leaves concurrency blank.
+_LISTINGS = 16
+
 
 class SelectionError(ConfigError):
     """The task's images cannot be worked out from its parameters as given."""
@@ -171,7 +174,8 @@ class _Planner:
         # ECR repository names may hold dots: there "my.team/app" is no host.
         self._ecr = spec.sourceType == "Amazon_ECR" and not spec.srcRegistry
         self.destination = destination_registry(spec, account_id=account_id)
-        self.limit = asyncio.Semaphore(spec.concurrency)
+        # Listing calls in flight; the registries' windows pace them further.
+        self.limit = asyncio.Semaphore(spec.concurrency or _LISTINGS)
         self.pairs: list[ImagePair] = []
         self.seen: set[tuple[Reference, Reference]] = set()
         self.duplicates = 0

@@ -9,8 +9,11 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def readme_rows() -> dict[str, tuple[str, str, bool]]:
+    """The rows of the "Task parameters" section's table (other tables name other things)."""
+    text = README.read_text()
+    section = text.split("\n## Task parameters\n", 1)[1].split("\n## ", 1)[0]
     rows = {}
-    for line in README.read_text().splitlines():
+    for line in section.splitlines():
         m = re.match(r"^\| `([a-z]\w+)`( \*\(ext\)\*)? \| ([^|]*) \| ([^|]*) \|", line)
         if m:
             allowed = m.group(3).strip().replace("<br>", ",")
