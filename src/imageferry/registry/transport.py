@@ -322,7 +322,12 @@ class Transport:
                         registry, method, url, scopes, headers, body, one_shot, stream
                     )
                     # A streamed upload's reply waits for all its bytes: no latency sample.
-                    _record(ticket, response, sample=one_shot is None)
+                    _record(
+                        ticket,
+                        response,
+                        sample=one_shot is None,
+                        longest_pause=self.config.max_retry_after,
+                    )
                     if response.status in ok:
                         if stream:
                             return response, b""
@@ -557,11 +562,19 @@ class Transport:
             await self._sleep(delay)
 
 
-def _record(ticket: Ticket, response: aiohttp.ClientResponse, *, sample: bool) -> None:
-    """Tell the pacer how the registry answered: status, speed, Retry-After, quota left."""
+def _record(
+    ticket: Ticket, response: aiohttp.ClientResponse, *, sample: bool, longest_pause: float
+) -> None:
+    """Tell the pacer how the registry answered: status, speed, Retry-After, quota left.
+
+    A ``Retry-After`` longer than a request may wait fails that request at once; it
+    must not hold every other request to the registry for that long (an hour, say).
+    """
     retry_after = None
     if response.status == 429 or response.status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is not None and retry_after > longest_pause:
+            retry_after = None
     quota = parse_quota(response.headers)
     ticket.record(
         response.status,
