@@ -254,3 +254,60 @@ def test_the_state_machine_is_wired(template: dict[str, Any]) -> None:
     assert commands == [["aws", "plan"], ["aws", "copy-batch"], ["aws", "summarize"]]
     container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     assert container["Name"] == "ferry"
+
+
+def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Every policy statement that ends up on ``role``: inline and attached."""
+    resources = template["Resources"]
+    documents = [p["PolicyDocument"] for p in resources[role]["Properties"].get("Policies", [])]
+    documents += [
+        r["Properties"]["PolicyDocument"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+    ]
+    return [s for d in documents for s in d["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def test_each_role_holds_only_its_sides_rights(template: dict[str, Any]) -> None:
+    roles = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    assert sorted(roles) == ["EventsRole", "StateMachineRole", "TaskExecutionRole", "TaskRole"]
+    for role in roles:
+        for statement in _statements(template, role):
+            actions = _actions(statement)
+            assert all(not a.endswith("*") for a in actions), (role, actions)
+            if statement["Resource"] == "*":
+                assert actions == ["ecr:GetAuthorizationToken"], role
+    services = {
+        role: {a.split(":")[0] for s in _statements(template, role) for a in _actions(s)}
+        for role in roles
+    }
+    assert services["TaskRole"] == {"s3", "dynamodb", "sns", "ecr", "secretsmanager"}
+    assert services["StateMachineRole"] == {"ecs", "iam", "events", "s3", "sns", "states"}
+    assert services["TaskExecutionRole"] == {"logs", "ecr"}
+    assert services["EventsRole"] == {"states"}
+
+
+def test_a_secret_is_readable_only_when_named(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    for side, condition in (
+        ("src", "SourceCredentialGiven"),
+        ("dest", "DestinationCredentialGiven"),
+    ):
+        policies = [
+            r
+            for r in resources.values()
+            if r["Type"] == "AWS::IAM::Policy"
+            and "secretsmanager:GetSecretValue" in str(r["Properties"]["PolicyDocument"])
+            and f"${{{side}Credential}}" in str(r["Properties"]["PolicyDocument"])
+        ]
+        assert [p["Condition"] for p in policies] == [condition]
+        (statement,) = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Resource"]["Fn::Sub"].endswith(f":secret:${{{side}Credential}}-??????")
+    # Without a secret, the task role's own ECR rights serve that side instead.
+    assert resources["SourceEcrReadPolicy"]["Condition"] == "SourceReadWithTaskRole"
+    assert resources["DestinationEcrWritePolicy"]["Condition"] == "DestinationWriteWithTaskRole"
