@@ -27,7 +27,7 @@ def _client(service: str) -> Any:
     return boto3.client(service)
 
 
-def _create_stack_from_seed() -> dict[str, Any]:
+def _create_stack_from_seed(**changes: str) -> dict[str, Any]:
     s3 = _client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=TEMPLATE_PATH.name, Body=TEMPLATE_PATH.read_bytes())
@@ -38,7 +38,7 @@ def _create_stack_from_seed() -> dict[str, Any]:
         Capabilities=["CAPABILITY_NAMED_IAM"],
         Parameters=[
             {"ParameterKey": k, "ParameterValue": v}
-            for k, v in parse_aws_cli_parameters(SEED_COMMAND).items()
+            for k, v in (parse_aws_cli_parameters(SEED_COMMAND) | changes).items()
         ],
     )
     deadline = time.monotonic() + 60
@@ -50,10 +50,20 @@ def _create_stack_from_seed() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def on_moto(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     # Every service of the stack (CloudFormation, S3, Step Functions, ...) goes to moto.
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.url)
+    return aws_env
+
+
+@pytest.fixture
+def stack(on_moto: MotoServer) -> dict[str, Any]:
     return _create_stack_from_seed()
+
+
+def _created() -> set[str]:
+    resources = _client("cloudformation").list_stack_resources(StackName=STACK)
+    return {r["LogicalResourceId"] for r in resources["StackResourceSummaries"]}
 
 
 def test_the_documents_command_creates_the_stack(stack: dict[str, Any]) -> None:
@@ -97,7 +107,26 @@ def test_the_stacks_resources_read_back(stack: dict[str, Any]) -> None:
 def test_the_sides_get_the_rights_the_command_asks_for(stack: dict[str, Any]) -> None:
     # The command names a source secret and no destination secret: the task reads
     # that secret, and writes to this account's ECR with its own role.
-    resources = _client("cloudformation").list_stack_resources(StackName=STACK)
-    created = {r["LogicalResourceId"] for r in resources["StackResourceSummaries"]}
+    created = _created()
     assert {"SourceSecretReadPolicy", "DestinationEcrWritePolicy"} <= created
     assert not {"SourceEcrReadPolicy", "DestinationSecretReadPolicy"} & created
+
+
+def test_a_one_time_public_task_with_a_destination_secret(on_moto: MotoServer) -> None:
+    stack = _create_stack_from_seed(
+        sourceType="Public",
+        srcList="SELECTED",
+        srcImageList="library/alpine:3.20,quay.io/prometheus/node-exporter",
+        srcRegion="",
+        srcAccountId="",
+        srcCredential="",
+        destCredential="dev-cn-credential",
+        scheduleType="ONE_TIME",
+    )
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    created = _created()
+    # Runs once, at creation; no ECR source to read or watch; only the named secret.
+    assert "StackCompletedRule" in created
+    assert not {"ScheduleRule", "SourcePushRule", "SourceEcrReadPolicy"} & created
+    assert "DestinationSecretReadPolicy" in created
+    assert not {"SourceSecretReadPolicy", "DestinationEcrWritePolicy"} & created
