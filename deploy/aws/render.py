@@ -1,7 +1,7 @@
 """Copy state-machine.asl.json into ecr-task.template.yaml's StateMachine.
 
-The JSON file is the definition's one source; the template carries a verbatim
-copy between its BEGIN/END markers so that it deploys as a single file (the
+The JSON file is the definition's one source; the template carries the same
+document, written as YAML, between its BEGIN/END markers so that it deploys as a single file (the
 reference's ``create-stack --template-url`` needs no packaging step).
 CloudFormation fills the ``${...}`` placeholders from DefinitionSubstitutions.
 
@@ -16,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "ecr-task.template.yaml"
 DEFINITION = HERE / "state-machine.asl.json"
@@ -27,12 +29,12 @@ _BLOCK = re.compile(
 
 
 def rendered(template: str, definition: object) -> str:
-    """``template`` with the marked block holding ``definition`` as YAML-compatible JSON."""
+    """``template`` with the marked block holding ``definition``, written as YAML."""
     match = _BLOCK.search(template)
     if match is None:
         raise SystemExit(f"{TEMPLATE.name}: no BEGIN/END state-machine.asl.json markers")
     indent = match["indent"]
-    body = json.dumps(definition, indent=2, ensure_ascii=False)
+    body = yaml.safe_dump(definition, sort_keys=False, width=100, allow_unicode=True)
     lines = [f"{indent}# BEGIN state-machine.asl.json", f"{indent}Definition:"]
     lines += [f"{indent}  {line}" for line in body.splitlines()]
     lines.append(f"{indent}# END state-machine.asl.json")
