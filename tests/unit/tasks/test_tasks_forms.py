@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.reference_seed import SEED_COMMAND
 from imageferry.tasks import forms as forms_module
 from imageferry.tasks.forms import (
     ParameterFormError,
@@ -16,28 +17,6 @@ from imageferry.tasks.forms import (
     parse_param_pairs,
 )
 from imageferry.tasks.params import TaskSpecError
-
-# Verbatim from the reference's "Using AWS CLI" section (seed document 001).
-SEED_COMMAND = r"""aws cloudformation create-stack --stack-name dth-ecr-task --template-url CLOUDFORMATION_URL \
---capabilities CAPABILITY_NAMED_IAM \
---parameters \
-ParameterKey=sourceType,ParameterValue=Amazon_ECR \
-ParameterKey=srcRegion,ParameterValue=us-east-1 \
-ParameterKey=srcAccountId,ParameterValue=123456789012 \
-ParameterKey=srcList,ParameterValue=ALL \
-ParameterKey=includeUntagged,ParameterValue=false \
-ParameterKey=srcImageList,ParameterValue= \
-ParameterKey=srcCredential,ParameterValue=dev-us-credential \
-ParameterKey=destAccountId,ParameterValue= \
-ParameterKey=destRegion,ParameterValue=us-west-2 \
-ParameterKey=destCredential,ParameterValue= \
-ParameterKey=destPrefix,ParameterValue= \
-ParameterKey=alarmEmail,ParameterValue=your_email@example.com \
-ParameterKey=ecsVpcId,ParameterValue=vpc-07f56e8e21630a2a0 \
-ParameterKey=ecsClusterName,ParameterValue=dth-v22-01-TaskCluster-eHzKkHatj0tN \
-ParameterKey=ecsSubnetA,ParameterValue=subnet-034c58fe0e696eb0b \
-ParameterKey=ecsSubnetB,ParameterValue=subnet-0487ae5a1d3badde7
-"""  # noqa: E501 - verbatim
 
 SEED_VALUES = {
     "sourceType": "Amazon_ECR",

@@ -1,0 +1,3 @@
+"""Fixtures: moto server and AWS environment."""
+
+from fixtures.aws import *  # noqa: F403
