@@ -77,6 +77,7 @@ class Runtime:
 
     def stop(self) -> None:
         self.scheduler.stop()
+        self.service.pushes.close()
         self.executor.close()
         if self._owns_store:
             self.store.close()

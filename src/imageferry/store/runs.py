@@ -15,7 +15,7 @@ the task row first to report it nicely.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -162,9 +162,18 @@ class RunService(StoreBase):
     """Run methods of :class:`imageferry.store.Store`."""
 
     def create_run(
-        self, task_id: str, trigger: Trigger = Trigger.MANUAL, *, executor_id: str = ""
+        self,
+        task_id: str,
+        trigger: Trigger = Trigger.MANUAL,
+        *,
+        executor_id: str = "",
+        images: Sequence[str] = (),
     ) -> RunRecord:
-        """Commit a new STARTING run of the task, or raise :class:`RunAlreadyActive`."""
+        """Commit a new STARTING run of the task, or raise :class:`RunAlreadyActive`.
+
+        ``images`` (source references) limits the run to those images, as a push
+        event's run is; empty means the task's whole selection.
+        """
         now = self._now()
         try:
             with self._write() as session:
@@ -185,6 +194,7 @@ class RunService(StoreBase):
                     started_at=now,
                     executor_id=executor_id,
                     heartbeat_at=now,
+                    images=list(images) or None,
                 )
                 session.add(row)
                 session.flush()

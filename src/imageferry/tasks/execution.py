@@ -35,6 +35,7 @@ from imageferry.tasks.alarm_routing import why_no_alarm
 from imageferry.tasks.connections import RunConnections, open_connections
 from imageferry.tasks.outcome import run_outcome
 from imageferry.tasks.params import ALL_TAGS, TaskSpec
+from imageferry.tasks.push_match import pushed_selection
 from imageferry.tasks.recording import RunRecorder
 from imageferry.tasks.resume import copy_pending, final_outcomes
 from imageferry.tasks.selection import ImagePair, Selection, select_images
@@ -157,8 +158,10 @@ def copy_options(spec: TaskSpec) -> CopyOptions:
     return CopyOptions(multi_arch=spec.multiArch, platforms=spec.platform_list)
 
 
-async def _select(spec: TaskSpec, conns: RunConnections) -> Selection:
+async def _select(spec: TaskSpec, conns: RunConnections, images: Sequence[str] = ()) -> Selection:
     # conns.spec has blank account ids filled in (per side, through STS).
+    if images:
+        return pushed_selection(conns.spec, images, account_id=conns.account_id)
     return await select_images(
         conns.spec, conns.lister, account_id=conns.account_id, lister_for=conns.lister_for
     )
@@ -205,7 +208,7 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     beat = asyncio.create_task(_heartbeat(store, run_id, deps.executor_id))
     error = ""
     try:
-        error = await _copy_all(run_id, task.parameters, deps)
+        error = await _copy_all(run_id, task.parameters, deps, run.images)
     except asyncio.CancelledError:
         # Whatever happens here, the run must still reach finish_run below.
         try:
@@ -243,13 +246,18 @@ def _fail_unit(recorder: RunRecorder, unit: WorkUnit, error: str) -> None:
     )
 
 
-async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunDependencies) -> str:
+async def _copy_all(
+    run_id: str,
+    parameters: dict[str, str] | object,
+    deps: RunDependencies,
+    images: Sequence[str] = (),
+) -> str:
     # Until this returns, results and log lines go through the recorder, in
     # batches and in order; whatever waits is written when it returns or raises.
     recorder = RunRecorder(deps.store, run_id)
     flusher = asyncio.create_task(recorder.flush_periodically())
     try:
-        return await _copy_recorded(run_id, parameters, deps, recorder)
+        return await _copy_recorded(run_id, parameters, deps, recorder, images)
     finally:
         flusher.cancel()
         recorder.flush()
@@ -260,6 +268,7 @@ async def _copy_recorded(
     parameters: dict[str, str] | object,
     deps: RunDependencies,
     recorder: RunRecorder,
+    images: Sequence[str] = (),
 ) -> str:
     store = deps.store
     spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
@@ -269,7 +278,7 @@ async def _copy_recorded(
             given, used = getattr(spec, name), getattr(conns.spec, name)
             if used != given:
                 recorder.log("INFO", f"{name} is blank: using account {used} (STS)")
-        selection = await _select(spec, conns)
+        selection = await _select(spec, conns, images)
         pairs = list(selection.pairs)
         for note in selection.notes:
             recorder.log("INFO", note)

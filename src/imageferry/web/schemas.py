@@ -335,6 +335,8 @@ def engine_label(parameters: Mapping[str, str]) -> str:
 def schedule_label(task: TaskRecord) -> str:
     if task.schedule_type.value == "ONE_TIME":
         return "One time"
+    if task.schedule_type.value == "ON_PUSH":
+        return "On push"
     expression = task.schedule_expression or task.parameters.get("scheduleExpression", "")
     return f"{task.schedule_type.value} {expression}".strip()
 
