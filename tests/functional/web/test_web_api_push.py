@@ -123,6 +123,8 @@ def test_a_harbor_push_starts_a_run_of_the_matching_task_for_that_image_only(
     [run] = _runs(store, wanted, 1)
     assert (run.trigger, run.images) == (Trigger.PUSH, (f"{HARBOR}/library/app:1.0",))
     assert executor.held == [run.id]
+    shown = bearer.get(f"/api/runs/{run.id}").json()
+    assert (shown["trigger"], shown["pushed_images"]) == ("push", [f"{HARBOR}/library/app:1.0"])
     assert list(store.list_runs(elsewhere).items) == []
     # Other Harbor events are left out, not refused.
     other = bearer.post("/api/push/harbor", json={**_harbor("1.0"), "type": "PULL_ARTIFACT"})
