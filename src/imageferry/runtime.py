@@ -1,8 +1,10 @@
 """The embedded default: store + local executor + scheduler, in one process.
 
 ``ferry serve`` runs this with the web console; ``ferry task run`` uses the
-same pieces in the foreground. Start-up marks runs a previous process left
-behind as interrupted, then resumes the schedules from the store.
+same pieces in the foreground. Start-up takes over the runs a previous
+process left behind: those asked to stop end STOPPED, the others are handed to
+the executor again and go on with their pending images. Then the schedules
+resume from the store.
 """
 
 from __future__ import annotations
@@ -64,14 +66,18 @@ class Runtime:
         self.scheduler = Scheduler(self.store, self.service.start, interval=scheduler_interval)
 
     def start(self, *, schedules: bool = True) -> None:
-        interrupted = self.store.mark_interrupted_runs()
-        if interrupted:
-            log.warning("marked %d interrupted run(s) from a previous process", len(interrupted))
+        stopped = self.store.mark_interrupted_runs(stopping_only=True)
+        if stopped:
+            log.warning("ended %d run(s) a previous process was stopping", len(stopped))
+        for run in self.store.resume_interrupted_runs():
+            log.warning("resuming run %s of task %s after a restart", run.id, run.task_id)
+            self.executor.submit(run.id)
         if schedules:
             self.scheduler.start()
 
     def stop(self) -> None:
         self.scheduler.stop()
+        self.service.pushes.close()
         self.executor.close()
         if self._owns_store:
             self.store.close()

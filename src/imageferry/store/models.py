@@ -114,6 +114,8 @@ class Run(Base):
     #: What the run's results and log lines take in the store, set when it ends
     #: (see :func:`imageferry.store.runs.store_bytes`).
     store_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: The source images a run is limited to (a push event's), or None: the task's selection.
+    images: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class ImageResult(Base):

@@ -87,6 +87,8 @@ class RunRecord:
     heartbeat_at: datetime | None
     #: Bytes of the run's results and log lines in the store, once it has ended (else 0).
     store_bytes: int = 0
+    #: The source images this run is limited to (a push's); empty: the task's selection.
+    images: tuple[str, ...] = ()
 
     @property
     def seconds(self) -> float | None:
@@ -182,6 +184,7 @@ def run_record(row: models.Run) -> RunRecord:
         executor_id=row.executor_id,
         heartbeat_at=row.heartbeat_at,
         store_bytes=row.store_bytes,
+        images=tuple(row.images or ()),
     )
 
 

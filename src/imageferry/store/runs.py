@@ -15,7 +15,7 @@ the task row first to report it nicely.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -162,9 +162,18 @@ class RunService(StoreBase):
     """Run methods of :class:`imageferry.store.Store`."""
 
     def create_run(
-        self, task_id: str, trigger: Trigger = Trigger.MANUAL, *, executor_id: str = ""
+        self,
+        task_id: str,
+        trigger: Trigger = Trigger.MANUAL,
+        *,
+        executor_id: str = "",
+        images: Sequence[str] = (),
     ) -> RunRecord:
-        """Commit a new STARTING run of the task, or raise :class:`RunAlreadyActive`."""
+        """Commit a new STARTING run of the task, or raise :class:`RunAlreadyActive`.
+
+        ``images`` (source references) limits the run to those images, as a push
+        event's run is; empty means the task's whole selection.
+        """
         now = self._now()
         try:
             with self._write() as session:
@@ -185,6 +194,7 @@ class RunService(StoreBase):
                     started_at=now,
                     executor_id=executor_id,
                     heartbeat_at=now,
+                    images=list(images) or None,
                 )
                 session.add(row)
                 session.flush()
@@ -341,7 +351,11 @@ class RunService(StoreBase):
             return run_record(row)
 
     def mark_interrupted_runs(
-        self, *, executor_id: str | None = None, heartbeat_before: datetime | None = None
+        self,
+        *,
+        executor_id: str | None = None,
+        heartbeat_before: datetime | None = None,
+        stopping_only: bool = False,
     ) -> list[RunRecord]:
         """End runs left active by a process that died; call at start-up.
 
@@ -350,10 +364,13 @@ class RunService(StoreBase):
         ``heartbeat_before`` only runs silent since then (shared deployments,
         where other processes' runs are alive). Interrupted runs end in ERROR
         (STOPPED if a stop had been requested) with the note "interrupted by
-        restart"; their unfinished images stay pending.
+        restart"; their unfinished images stay pending. With ``stopping_only``
+        only runs asked to stop are ended (the others are resumed, see
+        :meth:`resume_interrupted_runs`).
         """
         now = self._now()
-        query = select(models.Run).where(models.Run.status.in_(_ACTIVE))
+        statuses = [RunStatus.STOPPING.value] if stopping_only else _ACTIVE
+        query = select(models.Run).where(models.Run.status.in_(statuses))
         conditions = []
         if executor_id is not None:
             conditions.append(models.Run.executor_id == executor_id)
@@ -377,6 +394,46 @@ class RunService(StoreBase):
                 session.flush()
                 ended.append(run_record(row))
         return ended
+
+    def resume_interrupted_runs(self) -> list[RunRecord]:
+        """Take back the runs a process that died left STARTING or IN_PROGRESS.
+
+        For the embedded single-process deployment, at start-up, after the
+        runs asked to stop were ended (``mark_interrupted_runs(stopping_only=True)``).
+        Units left running go back to pending; units already final stay as
+        recorded. The runs stay active, with a fresh heartbeat and a log line,
+        for the caller to hand to its executor again.
+        """
+        now = self._now()
+        query = (
+            select(models.Run)
+            .where(models.Run.status.in_([RunStatus.STARTING.value, RunStatus.IN_PROGRESS.value]))
+            .order_by(models.Run.id)
+            .with_for_update()
+        )
+        resumed: list[RunRecord] = []
+        with self._write() as session:
+            for row in session.scalars(query).all():
+                _release_running(session, row.id, now)
+                recount(session, row)
+                row.heartbeat_at = now
+                row.log_seq += 1
+                left = max(row.images_total - row.images_done, 0)
+                session.add(
+                    models.LogLine(
+                        run_id=row.id,
+                        seq=row.log_seq,
+                        ts=now,
+                        level="WARNING",
+                        message=(
+                            f"resumed after a restart: {row.images_done} of {row.images_total} "
+                            f"images already final, {left} to go"
+                        ),
+                    )
+                )
+                session.flush()
+                resumed.append(run_record(row))
+        return resumed
 
     @staticmethod
     def _active_row(session: Session, task_id: str) -> models.Run | None:

@@ -67,14 +67,18 @@ class Trigger(StrEnum):
     MANUAL = "manual"
     SCHEDULE = "schedule"
     CLI = "cli"
+    #: A registry's push event (``scheduleType=ON_PUSH``).
+    PUSH = "push"
 
 
 class ScheduleType(StrEnum):
-    """How a task is scheduled: ONE_TIME, FIXED_RATE (the reference's daily run) or CRON."""
+    """How a task is scheduled: ONE_TIME, FIXED_RATE (the reference's daily run), CRON,
+    or ON_PUSH (a run per push event of a matching image, no timed runs)."""
 
     ONE_TIME = "ONE_TIME"
     FIXED_RATE = "FIXED_RATE"
     CRON = "CRON"
+    ON_PUSH = "ON_PUSH"
 
 
 #: A run in one of these holds the task: no second run may start.

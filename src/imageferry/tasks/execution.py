@@ -35,7 +35,9 @@ from imageferry.tasks.alarm_routing import why_no_alarm
 from imageferry.tasks.connections import RunConnections, open_connections
 from imageferry.tasks.outcome import run_outcome
 from imageferry.tasks.params import ALL_TAGS, TaskSpec
+from imageferry.tasks.push_match import pushed_selection
 from imageferry.tasks.recording import RunRecorder
+from imageferry.tasks.resume import copy_pending, final_outcomes
 from imageferry.tasks.selection import ImagePair, Selection, select_images
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from imageferry.store.records import RunRecord
 
 __all__ = ["RunDependencies", "execute_run", "plan_task"]
+
+Pair = tuple[Reference, Reference]
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +158,10 @@ def copy_options(spec: TaskSpec) -> CopyOptions:
     return CopyOptions(multi_arch=spec.multiArch, platforms=spec.platform_list)
 
 
-async def _select(spec: TaskSpec, conns: RunConnections) -> Selection:
+async def _select(spec: TaskSpec, conns: RunConnections, images: Sequence[str] = ()) -> Selection:
     # conns.spec has blank account ids filled in (per side, through STS).
+    if images:
+        return pushed_selection(conns.spec, images, account_id=conns.account_id)
     return await select_images(
         conns.spec, conns.lister, account_id=conns.account_id, lister_for=conns.lister_for
     )
@@ -196,12 +202,13 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     store = deps.store
     run = store.get_run(run_id)
     task = store.get_task(run.task_id)
+    verb = "resumed" if run.status is RunStatus.IN_PROGRESS else "started"
     store.set_run_status(run_id, RunStatus.IN_PROGRESS)
-    store.append_log(run_id, "INFO", f"run {run.number} of task {task.id} started ({run.trigger})")
+    store.append_log(run_id, "INFO", f"run {run.number} of task {task.id} {verb} ({run.trigger})")
     beat = asyncio.create_task(_heartbeat(store, run_id, deps.executor_id))
     error = ""
     try:
-        error = await _copy_all(run_id, task.parameters, deps)
+        error = await _copy_all(run_id, task.parameters, deps, run.images)
     except asyncio.CancelledError:
         # Whatever happens here, the run must still reach finish_run below.
         try:
@@ -239,13 +246,18 @@ def _fail_unit(recorder: RunRecorder, unit: WorkUnit, error: str) -> None:
     )
 
 
-async def _copy_all(run_id: str, parameters: dict[str, str] | object, deps: RunDependencies) -> str:
+async def _copy_all(
+    run_id: str,
+    parameters: dict[str, str] | object,
+    deps: RunDependencies,
+    images: Sequence[str] = (),
+) -> str:
     # Until this returns, results and log lines go through the recorder, in
     # batches and in order; whatever waits is written when it returns or raises.
     recorder = RunRecorder(deps.store, run_id)
     flusher = asyncio.create_task(recorder.flush_periodically())
     try:
-        return await _copy_recorded(run_id, parameters, deps, recorder)
+        return await _copy_recorded(run_id, parameters, deps, recorder, images)
     finally:
         flusher.cancel()
         recorder.flush()
@@ -256,6 +268,7 @@ async def _copy_recorded(
     parameters: dict[str, str] | object,
     deps: RunDependencies,
     recorder: RunRecorder,
+    images: Sequence[str] = (),
 ) -> str:
     store = deps.store
     spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
@@ -265,7 +278,7 @@ async def _copy_recorded(
             given, used = getattr(spec, name), getattr(conns.spec, name)
             if used != given:
                 recorder.log("INFO", f"{name} is blank: using account {used} (STS)")
-        selection = await _select(spec, conns)
+        selection = await _select(spec, conns, images)
         pairs = list(selection.pairs)
         for note in selection.notes:
             recorder.log("INFO", note)
@@ -281,6 +294,10 @@ async def _copy_recorded(
             error = _missing_error(pair)
             _fail_unit(recorder, unit, error)
             recorder.log("ERROR", f"failed {unit.source}: {error}")
+        # A run resumed after a restart has units already final: they stay as recorded.
+        final = final_outcomes(store, run_id)
+        if final:
+            recorder.log("INFO", f"{len(final)} image(s) already final: not copied again")
         failed_repos = await _ensure_repositories(recorder, conns, pairs)
         runnable: list[tuple[int, ImagePair]] = []
         for index, pair in enumerate(pairs):
@@ -289,13 +306,18 @@ async def _copy_recorded(
                 runnable.append((index, pair))
                 continue
             _fail_unit(recorder, units[index], problem)
-        sink = _RunSink(recorder, [units[i] for i, _ in runnable])
-        engine = _engine(conns, deps, sink)
         refs = [(p.source, p.destination) for _, p in runnable]
-        results = await engine.copy_many(refs, copy_options(spec))
-        sink.record_failures(results)
+        options = copy_options(spec)
+
+        async def copy(todo: list[WorkUnit], found: list[Pair]) -> list[ImageResult]:
+            sink = _RunSink(recorder, todo)
+            done = await _engine(conns, deps, sink).copy_many(found, options)
+            sink.record_failures(done)
+            return done
+
+        results = await copy_pending([units[i] for i, _ in runnable], refs, final, copy)
         if spec.copyReferrers:
-            await _copy_referrers(run_id, deps, recorder, conns, refs, results)
+            await _copy_referrers(run_id, deps, recorder, conns, refs, results, final)
         return ""
     finally:
         await conns.aclose()
@@ -319,19 +341,23 @@ async def _copy_referrers(
     conns: RunConnections,
     pairs: Sequence[tuple[Reference, Reference]],
     results: Sequence[ImageResult],
+    final: dict[str, ImageResult],
 ) -> None:
     """``copyReferrers``: each referrer found becomes one more unit of the run."""
     store = deps.store
     options = referrer_options(copy_options(conns.spec))
 
-    async def copy(found: Sequence[tuple[Reference, Reference]]) -> list[ImageResult]:
-        units = [WorkUnit(run_id, str(src), str(dst)) for src, dst in found]
-        store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
-        recorder.log("INFO", f"{len(units)} referrer(s) found")
-        sink = _RunSink(recorder, units)
+    async def run_units(todo: list[WorkUnit], found: list[Pair]) -> list[ImageResult]:
+        sink = _RunSink(recorder, todo)
         done = await _engine(conns, deps, sink).copy_many(found, options)
         sink.record_failures(done)
         return done
+
+    async def copy(found: Sequence[Pair]) -> list[ImageResult]:
+        units = [WorkUnit(run_id, str(src), str(dst)) for src, dst in found]
+        store.add_pending_images(run_id, [ImageUnit(u.source, u.destination, u.key) for u in units])
+        recorder.log("INFO", f"{len(units)} referrer(s) found")
+        return await copy_pending(units, found, final, run_units)
 
     def failed(pair: tuple[Reference, Reference], error: str) -> ImageResult:
         # One more unit of the run, failed: the run reports it like any other.

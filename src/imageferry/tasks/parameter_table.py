@@ -156,9 +156,10 @@ PARAMETER_TABLE: tuple[ParameterInfo, ...] = (
     ),
     ParameterInfo(
         "scheduleType",
-        ("ONE_TIME", "FIXED_RATE", "CRON"),
+        ("ONE_TIME", "FIXED_RATE", "CRON", "ON_PUSH"),
         "FIXED_RATE",
-        "When the task runs: once, at a fixed rate (the reference runs daily) or by cron.",
+        "When the task runs: once, at a fixed rate (the reference runs daily), by cron, "
+        "or on each push of a matching image (ON_PUSH, see Runs on push).",
         True,
     ),
     ParameterInfo(

@@ -23,7 +23,7 @@ Decisions where the reference is silent or wrong:
   ``srcAccountId`` are unused.
 * ``sourceType``, ``srcList``, ``scheduleType`` and ``includeUntagged`` are
   matched case-insensitively and stored in their canonical spelling.
-* ``scheduleExpression`` is ignored (stored empty) for ``ONE_TIME``.
+* ``scheduleExpression`` is ignored (stored empty) for ``ONE_TIME`` and ``ON_PUSH``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ __all__ = [
 SourceType = Literal["Amazon_ECR", "Public"]
 SourceList = Literal["ALL", "SELECTED"]
 MultiArch = Literal["all", "system", "index-only"]
-ScheduleType = Literal["ONE_TIME", "FIXED_RATE", "CRON"]
+ScheduleType = Literal["ONE_TIME", "FIXED_RATE", "CRON", "ON_PUSH"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,7 +482,7 @@ class _Checker:
     def _schedule(self) -> None:
         kind = self.out["scheduleType"]
         expression = self.text("scheduleExpression")
-        if kind == "ONE_TIME":
+        if kind in ("ONE_TIME", "ON_PUSH"):
             self.out["scheduleExpression"] = ""
         elif kind == "FIXED_RATE":
             expression = expression or DEFAULT_RATE

@@ -9,8 +9,9 @@ and at the end of the run.
 
 What a batch loses if the process dies before writing it: the results of
 units that finished since the last write. Those units stay pending (or
-running) in the store, the run is later marked interrupted, and the next run
-checks them again; an image that did arrive is then skipped. A unit reported
+running) in the store; ``ferry serve`` resumes the run when it starts again
+(or the next run takes over), checks them again, and skips an image that did
+arrive. A unit reported
 several times before a write (running, then skipped) is written once, in its
 last state.
 """

@@ -16,9 +16,12 @@ from imageferry.tasks.params import parse_rate
 __all__ = ["first_run_at", "next_run_after"]
 
 
-def first_run_at(schedule_type: ScheduleType, expression: str, now: datetime) -> datetime:
+def first_run_at(schedule_type: ScheduleType, expression: str, now: datetime) -> datetime | None:
     """When a new task first runs: at once for ONE_TIME and FIXED_RATE (as the
-    reference starts at stack creation), at the next matching time for CRON."""
+    reference starts at stack creation), at the next matching time for CRON,
+    never by the clock for ON_PUSH (its runs start with push events)."""
+    if schedule_type is ScheduleType.ON_PUSH:
+        return None
     if schedule_type is ScheduleType.CRON:
         return _next_cron(expression, now)
     return now
@@ -33,7 +36,7 @@ def next_run_after(
     a slow run does not drift the schedule; a run still going at the next due
     time is not overlapped (the scheduler skips that slot).
     """
-    if schedule_type is ScheduleType.ONE_TIME:
+    if schedule_type in (ScheduleType.ONE_TIME, ScheduleType.ON_PUSH):
         return None
     if schedule_type is ScheduleType.FIXED_RATE:
         return previous + parse_rate(expression)

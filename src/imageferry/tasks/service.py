@@ -7,7 +7,7 @@ committed before they are handed to the executor, stop that cancels cleanly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,9 @@ from imageferry.store.records import (
 from imageferry.store.status import ImageStatus, RunStatus, ScheduleType, TaskStatus, Trigger
 from imageferry.tasks.alarm_routing import alarm_warnings
 from imageferry.tasks.forms import build_spec
+from imageferry.tasks.on_push import PushDispatcher, PushReceipt
 from imageferry.tasks.params import TaskSpec
+from imageferry.tasks.push_events import PushEvent
 from imageferry.tasks.schedule import first_run_at
 
 if TYPE_CHECKING:
@@ -70,6 +72,8 @@ class TaskService:
         self.secrets = secrets
         self._clock = clock
         self._executor_id = executor_id
+        #: Push events to runs of ON_PUSH tasks; ``close()`` it with the service.
+        self.pushes = PushDispatcher(store, self.start)
 
     # -- tasks ----------------------------------------------------------------
 
@@ -124,13 +128,16 @@ class TaskService:
 
     # -- runs -----------------------------------------------------------------
 
-    def start(self, task_id: str, trigger: Trigger = Trigger.MANUAL) -> RunRecord:
+    def start(
+        self, task_id: str, trigger: Trigger = Trigger.MANUAL, images: Sequence[str] = ()
+    ) -> RunRecord:
         """Commit a run, then hand it to the executor (enqueue after commit).
 
-        A ONE_TIME task started by hand before the scheduler got to it has had
-        its one run: the scheduler's pending start is taken back.
+        ``images`` (source references, from a push event) limits the run to
+        them. A ONE_TIME task started by hand before the scheduler got to it
+        has had its one run: the scheduler's pending start is taken back.
         """
-        run = self.store.create_run(task_id, trigger, executor_id=self._executor_id)
+        run = self.store.create_run(task_id, trigger, executor_id=self._executor_id, images=images)
         if trigger is not Trigger.SCHEDULE:
             task = self.store.get_task(task_id)
             if task.schedule_type is ScheduleType.ONE_TIME and task.next_run_at is not None:
@@ -152,6 +159,10 @@ class TaskService:
             # Not executing here (never picked up, or its process died): end it now.
             run = self.store.finish_run(run.id)
         return run
+
+    def receive_pushes(self, events: Sequence[PushEvent]) -> PushReceipt:
+        """Start (after a short debounce) a run of each ON_PUSH task that wants a pushed image."""
+        return self.pushes.receive(events)
 
     def runs(self, task_id: str, offset: int = 0, limit: int = 50) -> Page[RunRecord]:
         return self.store.list_runs(task_id, offset=offset, limit=limit)

@@ -32,7 +32,7 @@ from imageferry.store.errors import (
 )
 from imageferry.tasks.params import TaskSpecError
 from imageferry.tasks.service import NoActiveRun
-from imageferry.web import api_docs, api_misc, api_tasks, auth_routes, pages
+from imageferry.web import api_docs, api_misc, api_push, api_tasks, auth_routes, pages
 from imageferry.web.console import Console
 from imageferry.web.ports import Accounts, TaskServicePort
 from imageferry.web.security import LoginRequired
@@ -167,6 +167,7 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(api_tasks.router)
     app.include_router(api_misc.router)
+    app.include_router(api_push.router)
     app.include_router(api_misc.metrics_router)
     app.include_router(pages.router)
     api_docs.mount_docs(app)

@@ -23,6 +23,8 @@ from imageferry.store.records import (
     UserRecord,
 )
 from imageferry.store.status import ImageStatus, TaskStatus, Trigger
+from imageferry.tasks.on_push import PushReceipt
+from imageferry.tasks.push_events import PushEvent
 
 __all__ = ["Accounts", "Runtime", "TaskServicePort"]
 
@@ -51,6 +53,9 @@ class TaskServicePort(Protocol):
     def start(self, task_id: str, trigger: Trigger = Trigger.MANUAL) -> RunRecord: ...
 
     def stop(self, task_id: str) -> RunRecord: ...
+
+    def receive_pushes(self, events: Sequence[PushEvent]) -> PushReceipt:
+        """Runs of the ON_PUSH tasks that want these pushed images, after a short debounce."""
 
     def clone(
         self, task_id: str, overrides: Mapping[str, str] | None = None, name: str | None = None

@@ -126,6 +126,8 @@ class RunOut(BaseModel):
     bytes_transferred: int
     bytes_reused: int
     error: str
+    #: The source images the run is limited to (a push's run); empty: the task's selection.
+    pushed_images: list[str] = Field(default_factory=list)
 
 
 class TaskOut(BaseModel):
@@ -335,6 +337,8 @@ def engine_label(parameters: Mapping[str, str]) -> str:
 def schedule_label(task: TaskRecord) -> str:
     if task.schedule_type.value == "ONE_TIME":
         return "One time"
+    if task.schedule_type.value == "ON_PUSH":
+        return "On push"
     expression = task.schedule_expression or task.parameters.get("scheduleExpression", "")
     return f"{task.schedule_type.value} {expression}".strip()
 
@@ -358,6 +362,7 @@ def run_out(run: RunRecord) -> RunOut:
         bytes_transferred=run.bytes_transferred,
         bytes_reused=run.bytes_reused,
         error=run.error,
+        pushed_images=list(run.images),
     )
 
 

@@ -233,6 +233,31 @@ def test_interrupted_status_depends_on_whether_stop_was_asked(
     assert ended.status is expected
 
 
+def test_restart_resumes_running_runs_and_ends_those_asked_to_stop(store: Store) -> None:
+    going = store.create_task(PARAMS, name="going")
+    stopping = store.create_task(PARAMS, name="stopping")
+    run = store.create_run(going.id)
+    store.set_run_status(run.id, RunStatus.IN_PROGRESS)
+    store.add_pending_images(run.id, [ImageUnit(f"src/{n}:1", f"dst/{n}:1") for n in "abc"])
+    _record(store, run.id, "a", ImageStatus.COPIED)
+    _record(store, run.id, "b", ImageStatus.RUNNING)
+    asked = store.create_run(stopping.id)
+    store.request_stop(asked.id)
+
+    (ended,) = store.mark_interrupted_runs(stopping_only=True)
+    assert (ended.id, ended.status) == (asked.id, RunStatus.STOPPED)
+    (resumed,) = store.resume_interrupted_runs()
+    assert (resumed.id, resumed.status) == (run.id, RunStatus.IN_PROGRESS)
+    statuses = {r.source: r.status for r in store.list_image_results(run.id)}
+    assert statuses == {
+        "src/a:1": ImageStatus.COPIED,
+        "src/b:1": ImageStatus.PENDING,
+        "src/c:1": ImageStatus.PENDING,
+    }
+    assert "resumed after a restart: 1 of 3" in store.logs(run.id)[-1].message
+    assert store.get_task(going.id).status is TaskStatus.IN_PROGRESS
+
+
 def test_latest_runs_for_a_task_list_in_one_call(store: Store) -> None:
     a = store.create_task(PARAMS)
     b = store.create_task(PARAMS)
