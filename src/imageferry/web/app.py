@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from imageferry.errors import ConfigError, FerryError
+from imageferry.errors import AwsError, AwsThrottled, ConfigError, FerryError
 from imageferry.secrets.base import InvalidSecret, SecretNotFound, SecretStore
 from imageferry.settings import Settings
 from imageferry.store.errors import (
@@ -75,6 +75,12 @@ def _status_for(error: FerryError) -> int:
         return 409
     if isinstance(error, TaskSpecError | InvalidSecret | ConfigError):
         return 422
+    # An AWS service behind the console failed, not the console itself: a gateway's
+    # statuses (RFC 9110 section 15.6), so clients can tell "try later" from a defect.
+    if isinstance(error, AwsThrottled):
+        return 503
+    if isinstance(error, AwsError):
+        return 502
     return 500
 
 
