@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from fixtures.browser import screenshot
+from fixtures.browser import screenshot, wizard_to_review
 from imageferry.store import RunStatus, Store
 from imageferry.tasks.params import PARAMETER_TABLE
 from imageferry.tasks.service import TaskService
@@ -314,18 +314,7 @@ def test_the_review_shows_the_warnings_validation_returns(console_page: Page) ->
         route.fulfill(response=response, body=json.dumps(body))
 
     page.route("**/api/tasks/validate", with_warning)
-    page.goto("/tasks/new")
-    page.check('input[name="sourceType"][value="Public"]')
-    page.click("#wizard-next")
-    page.fill("#f-srcRegistry", "127.0.0.1:5000")
-    page.click("#wizard-next")
-    page.fill("#f-srcImageList", "app:1.0")
-    page.click("#wizard-next")
-    page.check('input[name="destKind"][value="registry"]')
-    page.fill("#f-destRegistry", "127.0.0.1:5001")
-    page.click("#wizard-next")
-    page.fill("#f-alarmEmail", "ops@example.com")
-    page.click("#wizard-next")
+    wizard_to_review(page, alarm_email="ops@example.com")
     warnings = page.locator("#review-warnings")
     expect(warnings).to_be_visible()
     expect(warnings.locator("li")).to_have_text([said])
