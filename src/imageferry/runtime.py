@@ -1,7 +1,8 @@
 """The embedded default: store + local executor + scheduler, in one process.
 
 ``ferry serve`` runs this with the web console; ``ferry task run`` uses the
-same pieces in the foreground. Start-up takes over the runs a previous
+same pieces in the foreground. With ``FERRY_EXECUTOR=celery`` the executor
+plans runs here and ``ferry worker`` processes copy them. Start-up takes over the runs a previous
 process left behind: those asked to stop end STOPPED, the others are handed to
 the executor again and go on with their pending images. Then the schedules
 resume from the store.
@@ -22,6 +23,8 @@ from imageferry.tasks.service import TaskService
 
 if TYPE_CHECKING:
     from imageferry.alarms.base import Notifier
+    from imageferry.executor.base import Executor
+    from imageferry.executor.celery import CeleryExecutor
     from imageferry.secrets.base import SecretStore
 
 __all__ = ["Runtime"]
@@ -59,7 +62,14 @@ class Runtime:
             retry_delay=retry_delay,
             log_location=log_location,
         )
-        self.executor = LocalExecutor(functools.partial(execute_run, deps=self.deps))
+        self.executor: Executor
+        self._celery: CeleryExecutor | None = None
+        if settings.executor == "celery":
+            from imageferry.executor.celery import CeleryExecutor
+
+            self._celery = self.executor = CeleryExecutor(self.deps)
+        else:
+            self.executor = LocalExecutor(functools.partial(execute_run, deps=self.deps))
         self.service = TaskService(
             self.store, self.executor, settings=settings, secrets=self.secrets
         )
@@ -72,6 +82,8 @@ class Runtime:
         for run in self.store.resume_interrupted_runs():
             log.warning("resuming run %s of task %s after a restart", run.id, run.task_id)
             self.executor.submit(run.id)
+        if self._celery is not None:
+            self._celery.start()
         if schedules:
             self.scheduler.start()
 

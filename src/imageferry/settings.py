@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     port: int = 8080
     #: Password for the admin account created on first start (else one is generated).
     admin_password: SecretStr = SecretStr("")
+    #: ``local`` (runs copy inside ``ferry serve``) or ``celery`` (``ferry worker``s copy).
+    executor: Literal["local", "celery"] = "local"
+    #: The Celery broker for ``executor=celery``, e.g. ``redis://127.0.0.1:6379/0``.
+    broker_url: SecretStr = SecretStr("")
+    #: The Celery queue runs' batches go to (``ferry worker --queues``).
+    queue: str = "ferry"
+    #: Units per batch at most (a batch is one source repository's images, or a slice).
+    batch_size: int = Field(default=50, ge=1)
+    #: Seconds before the broker hands an unacknowledged batch (its worker died) to
+    #: another worker; longer than the slowest batch, or batches run twice (harmlessly).
+    broker_visibility_timeout: int = Field(default=3600, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -66,6 +66,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("imageferry.cli.secret", "secret"),
     ("imageferry.cli.task", "task"),
     ("imageferry.cli.serve", None),
+    ("imageferry.cli.worker", None),
 ]
 
 
@@ -75,6 +76,7 @@ _COMMANDS = {
     "copy": "imageferry.cli.copy",
     "demo": "imageferry.cli.copy",
     "serve": "imageferry.cli.serve",
+    "worker": "imageferry.cli.worker",
 }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from imageferry.reference import Reference
 from imageferry.store.ids import unit_key
 
-__all__ = ["Executor", "WorkUnit"]
+__all__ = ["BATCH_SIZE", "Batch", "Dispatch", "Executor", "WorkUnit", "make_batches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,40 @@ class WorkUnit:
     @property
     def key(self) -> str:
         return unit_key(self.source, self.destination)
+
+
+#: Units per batch at most, so that a huge repository spreads over several workers.
+BATCH_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Units of one run copied together, with one blob ledger: one source repository's
+    images (or a slice of them), so that layers they share cross once."""
+
+    name: str
+    units: tuple[WorkUnit, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [u.key for u in self.units]
+
+
+def make_batches(units: Sequence[WorkUnit], size: int = BATCH_SIZE) -> list[Batch]:
+    """Group units by source repository, at most ``size`` units per batch, in order."""
+    by_repository: dict[str, list[WorkUnit]] = {}
+    for unit in units:
+        by_repository.setdefault(Reference.parse(unit.source).name, []).append(unit)
+    size = max(1, size)
+    return [
+        Batch(repository, tuple(group[i : i + size]))
+        for repository, group in by_repository.items()
+        for i in range(0, len(group), size)
+    ]
+
+
+#: ``dispatch(run_id, batches)``: hands a planned run's batches to the workers.
+Dispatch = Callable[[str, list[Batch]], Awaitable[None]]
 
 
 class Executor(Protocol):

@@ -171,6 +171,33 @@ class ResultService(StoreBase):
             recount(session, run)
         return len(rows)
 
+    def unfinished_units(self, run_id: str, keys: Iterable[str] | None = None) -> list[ImageUnit]:
+        """The run's units still pending or running (of ``keys`` only, when given).
+
+        What a worker handed a batch of keys still has to copy, and what a
+        restarted server hands its workers again; in source order.
+        """
+        query = select(models.ImageResult).where(
+            models.ImageResult.run_id == run_id,
+            models.ImageResult.status.in_([ImageStatus.PENDING.value, ImageStatus.RUNNING.value]),
+        )
+        wanted = None if keys is None else list(keys)
+        found: list[ImageUnit] = []
+        with self._read() as session:
+            self._run_row(session, run_id)
+            chunks = (
+                [None]
+                if wanted is None
+                else [wanted[i : i + _LOOKUP_CHUNK] for i in range(0, len(wanted), _LOOKUP_CHUNK)]
+            )
+            for chunk in chunks:
+                q = query if chunk is None else query.where(models.ImageResult.unit_key.in_(chunk))
+                rows = session.scalars(
+                    q.order_by(models.ImageResult.source, models.ImageResult.destination)
+                )
+                found += [ImageUnit(r.source, r.destination, r.unit_key) for r in rows]
+        return found
+
     def record_image_result(
         self,
         run_id: str,

@@ -147,6 +147,35 @@ def _release_running(session: Session, run_id: str, now: datetime) -> None:
     )
 
 
+def _count_units(session: Session, run_id: str, statuses: Sequence[str]) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(models.ImageResult)
+            .where(models.ImageResult.run_id == run_id, models.ImageResult.status.in_(statuses))
+        )
+        or 0
+    )
+
+
+def _finish_row(session: Session, row: models.Run, error: str, now: datetime) -> None:
+    """Give a locked active run its final status (see :meth:`RunService.finish_run`)."""
+    _release_running(session, row.id, now)
+    recount(session, row)
+    unfinished = row.images_total - row.images_done
+    row.error = _summary(row, error)
+    if row.status == RunStatus.STOPPING.value:
+        row.status = RunStatus.STOPPED.value
+    elif error or row.images_failed or unfinished > 0:
+        row.status = RunStatus.ERROR.value
+    else:
+        row.status = RunStatus.DONE.value
+    row.ended_at = now
+    row.store_bytes = store_bytes(session, row.id)
+    _sync_task(session, row, now)
+    session.flush()
+
+
 def _summary(run: models.Run, reason: str = "") -> str:
     """The error summary users read first: what went wrong and how many images."""
     parts = [reason] if reason else []
@@ -269,6 +298,14 @@ class RunService(StoreBase):
             row = self._active_row(session, task_id)
             return run_record(row) if row is not None else None
 
+    def active_runs(self) -> list[RunRecord]:
+        """Every run in STARTING, IN_PROGRESS or STOPPING, oldest first."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(models.Run).where(models.Run.status.in_(_ACTIVE)).order_by(models.Run.id)
+            )
+            return [run_record(r) for r in rows]
+
     def set_run_status(self, run_id: str, status: RunStatus) -> RunRecord:
         """Move an active run to IN_PROGRESS or STOPPING.
 
@@ -334,20 +371,36 @@ class RunService(StoreBase):
             row = self._run_row(session, run_id, lock=True)
             if row.status in {s.value for s in FINISHED_RUN_STATUSES}:
                 return run_record(row)
-            _release_running(session, run_id, now)
-            recount(session, row)
-            unfinished = row.images_total - row.images_done
-            row.error = _summary(row, error)
-            if row.status == RunStatus.STOPPING.value:
-                row.status = RunStatus.STOPPED.value
-            elif error or row.images_failed or unfinished > 0:
-                row.status = RunStatus.ERROR.value
+            _finish_row(session, row, error, now)
+            return run_record(row)
+
+    def finish_if_complete(self, run_id: str, *, stop_grace: float = 30.0) -> RunRecord | None:
+        """End the run if nothing is left to do; the finished run, or None.
+
+        For distributed executors, whose workers each call it after a batch: an
+        IN_PROGRESS run ends once every unit is final; a STOPPING run once no
+        unit is running any more (or nothing was recorded for ``stop_grace``
+        seconds: its workers died). Under the run row's lock, so exactly one
+        caller gets the finished run (and sends its alarm); the others None.
+        """
+        now = self._now()
+        with self._write() as session:
+            row = self._run_row(session, run_id, lock=True)
+            if row.status == RunStatus.IN_PROGRESS.value:
+                waiting = [ImageStatus.PENDING.value, ImageStatus.RUNNING.value]
+            elif row.status == RunStatus.STOPPING.value:
+                waiting = [ImageStatus.RUNNING.value]
+                quiet = (
+                    row.heartbeat_at is not None
+                    and (now - row.heartbeat_at).total_seconds() > stop_grace
+                )
+                if quiet:
+                    waiting = []
             else:
-                row.status = RunStatus.DONE.value
-            row.ended_at = now
-            row.store_bytes = store_bytes(session, run_id)
-            _sync_task(session, row, now)
-            session.flush()
+                return None
+            if waiting and _count_units(session, run_id, waiting):
+                return None
+            _finish_row(session, row, "", now)
             return run_record(row)
 
     def mark_interrupted_runs(

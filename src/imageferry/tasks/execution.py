@@ -24,7 +24,7 @@ from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
 from imageferry.copy.referrer_index import indexer
 from imageferry.copy.referrers import referrer_options, walk_referrers
 from imageferry.errors import FerryError
-from imageferry.executor.base import WorkUnit
+from imageferry.executor.base import Dispatch, WorkUnit, make_batches
 from imageferry.logfile import defect_line
 from imageferry.reference import Reference
 from imageferry.settings import Settings
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from imageferry.secrets.base import SecretStore
     from imageferry.store.records import RunRecord
 
-__all__ = ["RunDependencies", "execute_run", "plan_task"]
+__all__ = ["RunDependencies", "close_run", "copy_batch", "execute_run", "plan_task"]
 
 Pair = tuple[Reference, Reference]
 
@@ -85,6 +85,7 @@ class _RunSink:
         self._recorder = recorder
         self._units = units
         self._attempts: dict[str, int] = {}
+        self._final: set[str] = set()
 
     def image_started(self, key: str, source: str, destination: str) -> None:
         unit = self._units[int(key)]
@@ -124,6 +125,16 @@ class _RunSink:
                 "ERROR", f"failed {unit.source} after {attempts} attempt(s): {result.error}"
             )
 
+    def release_unfinished(self) -> None:
+        """Units started and not final (the batch was cancelled) go back to pending."""
+        for key in self._attempts:
+            unit = self._units[int(key)]
+            if unit.key in self._final:
+                continue
+            self._recorder.result(
+                UnitResult(unit.source, unit.destination, ImageStatus.PENDING, unit.key)
+            )
+
     def _running(self, unit: WorkUnit, attempts: int, error: str = "") -> None:
         self._recorder.result(
             UnitResult(
@@ -137,6 +148,7 @@ class _RunSink:
         )
 
     def _record(self, unit: WorkUnit, result: ImageResult, attempts: int) -> None:
+        self._final.add(unit.key)
         metrics.record_image(result.status, result.bytes_transferred, result.bytes_reused)
         self._recorder.result(
             UnitResult(
@@ -197,8 +209,15 @@ async def _heartbeat(store: Store, run_id: str, executor_id: str) -> None:
         await asyncio.to_thread(store.heartbeat, run_id, executor_id)
 
 
-async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
-    """Execute a committed run to its end; returns the finished run."""
+async def execute_run(
+    run_id: str, deps: RunDependencies, dispatch: Dispatch | None = None
+) -> RunRecord:
+    """Execute a committed run to its end; returns the run (finished, unless dispatched).
+
+    Without ``dispatch`` the run's units are copied here, as one batch. With
+    it (a distributed executor) the run is planned here and its batches are
+    handed to ``dispatch``; the workers' last batch ends the run.
+    """
     store = deps.store
     run = store.get_run(run_id)
     task = store.get_task(run.task_id)
@@ -207,8 +226,10 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
     store.append_log(run_id, "INFO", f"run {run.number} of task {task.id} {verb} ({run.trigger})")
     beat = asyncio.create_task(_heartbeat(store, run_id, deps.executor_id))
     error = ""
+    handed_over = False
     try:
-        error = await _copy_all(run_id, task.parameters, deps, run.images)
+        error = await _copy_all(run_id, task.parameters, deps, run.images, dispatch)
+        handed_over = dispatch is not None and not error
     except asyncio.CancelledError:
         # Whatever happens here, the run must still reach finish_run below.
         try:
@@ -225,15 +246,27 @@ async def execute_run(run_id: str, deps: RunDependencies) -> RunRecord:
         error = defect_line(e, deps.log_location)
     finally:
         beat.cancel()
-    finished = store.finish_run(run_id, error=error)
+    if handed_over:
+        # Nothing to copy (or all failed before copying) ends here; else the last batch does.
+        done = store.finish_if_complete(run_id)
+        if done is None:
+            return store.get_run(run_id)
+        finished = done
+    else:
+        finished = store.finish_run(run_id, error=error)
+    await close_run(finished, deps)
+    return finished
+
+
+async def close_run(finished: RunRecord, deps: RunDependencies) -> None:
+    """What follows a run's end, once, by whoever ended it: metrics, last line, alarm."""
     metrics.record_run(finished.status, finished.seconds)
-    store.append_log(
-        run_id,
+    deps.store.append_log(
+        finished.id,
         "ERROR" if finished.status is RunStatus.ERROR else "INFO",
         f"run {run_outcome(finished)}",
     )
     await _alarm(finished, deps)
-    return finished
 
 
 def _fail_unit(recorder: RunRecorder, unit: WorkUnit, error: str) -> None:
@@ -251,76 +284,113 @@ async def _copy_all(
     parameters: dict[str, str] | object,
     deps: RunDependencies,
     images: Sequence[str] = (),
+    dispatch: Dispatch | None = None,
 ) -> str:
     # Until this returns, results and log lines go through the recorder, in
     # batches and in order; whatever waits is written when it returns or raises.
     recorder = RunRecorder(deps.store, run_id)
     flusher = asyncio.create_task(recorder.flush_periodically())
     try:
-        return await _copy_recorded(run_id, parameters, deps, recorder, images)
+        spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
+        conns = await open_connections(spec, settings=deps.settings, secrets=deps.secrets)
+        try:
+            units, final = await _plan(run_id, spec, conns, deps, recorder, images)
+            if dispatch is None:
+                await copy_batch(run_id, units, final, deps, recorder, conns)
+            else:
+                todo = [u for u in units if u.key not in final]
+                recorder.flush()  # the plan is in the store before any worker looks
+                await dispatch(run_id, make_batches(todo, deps.settings.batch_size))
+            return ""
+        finally:
+            await conns.aclose()
     finally:
         flusher.cancel()
         recorder.flush()
 
 
-async def _copy_recorded(
+async def _plan(
     run_id: str,
-    parameters: dict[str, str] | object,
+    spec: TaskSpec,
+    conns: RunConnections,
     deps: RunDependencies,
     recorder: RunRecorder,
     images: Sequence[str] = (),
-) -> str:
+) -> tuple[list[WorkUnit], dict[str, ImageResult]]:
+    """Select the images, record them as pending units, create missing repositories.
+
+    Returns the units to copy (those whose repository could be created) and
+    the outcomes of units already final (a run resumed after a restart).
+    """
     store = deps.store
-    spec = TaskSpec.from_parameters(parameters)  # type: ignore[arg-type]
-    conns = await open_connections(spec, settings=deps.settings, secrets=deps.secrets)
-    try:
-        for name in ("srcAccountId", "destAccountId"):
-            given, used = getattr(spec, name), getattr(conns.spec, name)
-            if used != given:
-                recorder.log("INFO", f"{name} is blank: using account {used} (STS)")
-        selection = await _select(spec, conns, images)
-        pairs = list(selection.pairs)
-        for note in selection.notes:
-            recorder.log("INFO", note)
-        units = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in pairs]
-        missing = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in selection.missing]
-        store.add_pending_images(
-            run_id, [ImageUnit(u.source, u.destination, u.key) for u in units + missing]
-        )
-        store.set_images_total(run_id, len(units) + len(missing))
-        recorder.log("INFO", f"{len(units)} image(s) selected")
-        # Named by the user but matching nothing: a failure, not a quiet no-op.
-        for unit, pair in zip(missing, selection.missing, strict=True):
-            error = _missing_error(pair)
-            _fail_unit(recorder, unit, error)
-            recorder.log("ERROR", f"failed {unit.source}: {error}")
-        # A run resumed after a restart has units already final: they stay as recorded.
-        final = final_outcomes(store, run_id)
-        if final:
-            recorder.log("INFO", f"{len(final)} image(s) already final: not copied again")
-        failed_repos = await _ensure_repositories(recorder, conns, pairs)
-        runnable: list[tuple[int, ImagePair]] = []
-        for index, pair in enumerate(pairs):
-            problem = failed_repos.get(pair.destination.repository)
-            if problem is None:
-                runnable.append((index, pair))
-                continue
-            _fail_unit(recorder, units[index], problem)
-        refs = [(p.source, p.destination) for _, p in runnable]
-        options = copy_options(spec)
+    for name in ("srcAccountId", "destAccountId"):
+        given, used = getattr(spec, name), getattr(conns.spec, name)
+        if used != given:
+            recorder.log("INFO", f"{name} is blank: using account {used} (STS)")
+    selection = await _select(spec, conns, images)
+    pairs = list(selection.pairs)
+    for note in selection.notes:
+        recorder.log("INFO", note)
+    units = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in pairs]
+    missing = [WorkUnit(run_id, str(p.source), str(p.destination)) for p in selection.missing]
+    store.add_pending_images(
+        run_id, [ImageUnit(u.source, u.destination, u.key) for u in units + missing]
+    )
+    store.set_images_total(run_id, len(units) + len(missing))
+    recorder.log("INFO", f"{len(units)} image(s) selected")
+    # Named by the user but matching nothing: a failure, not a quiet no-op.
+    for unit, pair in zip(missing, selection.missing, strict=True):
+        error = _missing_error(pair)
+        _fail_unit(recorder, unit, error)
+        recorder.log("ERROR", f"failed {unit.source}: {error}")
+    # A run resumed after a restart has units already final: they stay as recorded.
+    final = final_outcomes(store, run_id)
+    if final:
+        recorder.log("INFO", f"{len(final)} image(s) already final: not copied again")
+    failed_repos = await _ensure_repositories(recorder, conns, pairs)
+    runnable: list[WorkUnit] = []
+    for unit, pair in zip(units, pairs, strict=True):
+        problem = failed_repos.get(pair.destination.repository)
+        if problem is None:
+            runnable.append(unit)
+        elif unit.key not in final:
+            _fail_unit(recorder, unit, problem)
+    return runnable, final
 
-        async def copy(todo: list[WorkUnit], found: list[Pair]) -> list[ImageResult]:
-            sink = _RunSink(recorder, todo)
-            done = await _engine(conns, deps, sink).copy_many(found, options)
-            sink.record_failures(done)
-            return done
 
-        results = await copy_pending([units[i] for i, _ in runnable], refs, final, copy)
-        if spec.copyReferrers:
-            await _copy_referrers(run_id, deps, recorder, conns, refs, results, final)
-        return ""
-    finally:
-        await conns.aclose()
+async def copy_batch(
+    run_id: str,
+    units: Sequence[WorkUnit],
+    final: dict[str, ImageResult],
+    deps: RunDependencies,
+    recorder: RunRecorder,
+    conns: RunConnections,
+) -> list[ImageResult]:
+    """Copy a batch of a run's units with one engine (one blob ledger): the work unit
+    implementation of every executor.
+
+    Units in ``final`` are not copied again (their recorded outcome stands in);
+    each copied unit's states go to ``recorder``; with ``copyReferrers`` each
+    referrer found becomes one more unit of the run. Cancelling it abandons
+    in-flight uploads: a tag is pushed last, so nothing is left half tagged.
+    """
+    spec = conns.spec
+    refs = [(Reference.parse(u.source), Reference.parse(u.destination)) for u in units]
+
+    async def copy(todo: list[WorkUnit], found: list[Pair]) -> list[ImageResult]:
+        sink = _RunSink(recorder, todo)
+        try:
+            done = await _engine(conns, deps, sink).copy_many(found, copy_options(spec))
+        except asyncio.CancelledError:
+            sink.release_unfinished()
+            raise
+        sink.record_failures(done)
+        return done
+
+    results = await copy_pending(units, refs, final, copy)
+    if spec.copyReferrers:
+        await _copy_referrers(run_id, deps, recorder, conns, refs, results, final)
+    return results
 
 
 def _engine(conns: RunConnections, deps: RunDependencies, sink: _RunSink) -> CopyEngine:

@@ -24,8 +24,9 @@ FERRY = str(Path(sys.executable).with_name("ferry"))
 class FerryServer:
     """``ferry serve`` on a data directory; ``start`` again after ``kill`` to restart it."""
 
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, log_file: Path | None = None, **env: str) -> None:
         self.data_dir = data_dir
+        self._log_file = log_file
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {
@@ -48,12 +49,17 @@ class FerryServer:
         self.token = made.stdout.strip()
 
     def start(self) -> FerryServer:
-        self._process = subprocess.Popen(
-            [FERRY, "serve", "--port", str(self.port)],
-            env=self._env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log = self._log_file.open("ab") if self._log_file is not None else subprocess.DEVNULL
+        try:
+            self._process = subprocess.Popen(
+                [FERRY, "serve", "--port", str(self.port)],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT if self._log_file is not None else subprocess.DEVNULL,
+            )
+        finally:
+            if self._log_file is not None:
+                log.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + 30
         while True:
             assert self._process.poll() is None, "ferry serve exited"

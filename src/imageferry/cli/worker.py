@@ -1,0 +1,75 @@
+"""``ferry worker``: copy the batches that ``ferry serve`` (``FERRY_EXECUTOR=celery``) queues.
+
+A Celery worker in this process, on FERRY_BROKER_URL's FERRY_QUEUE (or
+``--queues``), with the shared store FERRY_DATABASE_URL. Start as many as the
+registries and the store bear, on any machine that reaches them. Each batch
+runs on a thread of its own (``--concurrency`` of them), with the copy engine.
+SIGTERM lets the batches in flight finish; SIGKILL loses nothing either: the
+broker hands their batches to another worker.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+import typer
+
+from imageferry.errors import ConfigError, FerryError
+
+__all__ = ["register", "worker"]
+
+_LOGLEVELS = ("debug", "info", "warning", "error")
+
+
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Batches this worker copies at the same time.")
+    ] = 2,
+    queues: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated queues to take batches from (default FERRY_QUEUE)."),
+    ] = None,
+    hostname: Annotated[
+        str | None,
+        typer.Option(help="This worker's name (default ferry@<host name>; unique per worker)."),
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run a Celery worker that copies the runs' batches with the copy engine."""
+    from imageferry.executor.celery_app import create_app, describe_broker
+    from imageferry.settings import load_settings
+
+    if loglevel.lower() not in _LOGLEVELS:
+        typer.echo(f"ferry: error: --loglevel must be one of {', '.join(_LOGLEVELS)}", err=True)
+        raise typer.Exit(2)
+    try:
+        settings = load_settings(executor="celery")
+        name = hostname or f"ferry@{socket.gethostname()}"
+        app = create_app(settings, executor_id=name)
+        wanted = [q.strip() for q in (queues or settings.queue).split(",") if q.strip()]
+        typer.echo(
+            f"ferry worker {name}: {concurrency} at a time from {', '.join(wanted)} "
+            f"on {describe_broker(settings)}",
+            err=True,
+        )
+        celery_worker = app.Worker(
+            hostname=name,
+            concurrency=concurrency,
+            queues=wanted,
+            loglevel=loglevel.upper(),
+            pool="threads",
+            quiet=True,
+        )
+        celery_worker.start()
+    except ConfigError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except FerryError as e:
+        typer.echo(f"ferry: error: {e}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(celery_worker.exitcode or 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)

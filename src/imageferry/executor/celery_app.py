@@ -1,0 +1,146 @@
+"""The Celery application of the distributed executor: one task, ``imageferry.copy_batch``.
+
+``ferry serve`` (with ``FERRY_EXECUTOR=celery``) plans a run and sends one
+``copy_batch`` message per batch; ``ferry worker`` processes run them with
+:func:`imageferry.tasks.batch.run_batch`. Messages are acknowledged only
+after the batch (late acks), and a batch whose worker died goes back to the
+queue (reject on worker loss; the Redis transport's visibility timeout for a
+worker killed outright). Running a batch twice is harmless: units already
+final are not copied again. A worker that cannot reach the store retries the
+batch with backoff.
+
+Celery is an optional extra (``pip install 'imageferry[celery]'``): it is
+imported only here, and only in celery mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Any
+
+from imageferry.errors import ConfigError
+from imageferry.settings import Settings
+from imageferry.store.engine import safe_url
+from imageferry.store.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    import celery
+
+    from imageferry.tasks.execution import RunDependencies
+
+__all__ = ["TASK_NAME", "broker_url", "create_app", "import_celery"]
+
+#: The one task: kwargs ``run_id``, ``unit_keys`` (the batch's unit keys), ``batch`` (its name).
+TASK_NAME = "imageferry.copy_batch"
+#: Seconds between retries of a batch whose worker cannot reach the store (then doubling).
+RETRY_BACKOFF = 1
+RETRY_BACKOFF_MAX = 30
+
+_MISSING = "the celery executor needs Celery and Redis: install 'imageferry[celery]'"
+
+
+def import_celery() -> Any:
+    """The ``celery`` package, or :class:`ConfigError` saying how to install it."""
+    try:
+        import celery
+    except ImportError:
+        raise ConfigError(_MISSING) from None
+    return celery
+
+
+def broker_url(settings: Settings) -> str:
+    """FERRY_BROKER_URL, or :class:`ConfigError` (celery mode needs a broker and a shared store)."""
+    url = settings.broker_url.get_secret_value()
+    if not url:
+        raise ConfigError(
+            "FERRY_EXECUTOR=celery needs FERRY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"
+        )
+    if not settings.database_url:
+        raise ConfigError(
+            "FERRY_EXECUTOR=celery needs FERRY_DATABASE_URL: the store that ferry serve "
+            "and every ferry worker share (e.g. postgresql+psycopg://user:pass@host/db)"
+        )
+    return url
+
+
+def describe_broker(settings: Settings) -> str:
+    """The broker URL with its password masked, for messages."""
+    return safe_url(settings.broker_url.get_secret_value())
+
+
+def create_app(settings: Settings, *, executor_id: str = "") -> celery.Celery:
+    """The Celery app on FERRY_BROKER_URL, with the ``copy_batch`` task registered."""
+    celery_module = import_celery()
+    app: celery.Celery = celery_module.Celery(
+        "imageferry", broker=broker_url(settings), set_as_current=False
+    )
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_default_queue=settings.queue,
+        broker_transport_options=transport_options(settings),
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+    )
+    workers = _WorkerDependencies(settings, executor_id)
+
+    @app.task(  # type: ignore[untyped-decorator]
+        name=TASK_NAME,
+        autoretry_for=(StoreUnavailable,),
+        retry_backoff=RETRY_BACKOFF,
+        retry_backoff_max=RETRY_BACKOFF_MAX,
+        max_retries=None,
+    )
+    def copy_batch(run_id: str, unit_keys: list[str], batch: str) -> None:
+        from imageferry.tasks.batch import run_batch
+
+        asyncio.run(run_batch(run_id, unit_keys, batch, workers.get()))
+
+    return app
+
+
+def transport_options(settings: Settings) -> dict[str, int]:
+    """Redis transport: a dead worker's batches go back to the queue after the visibility
+    timeout, looked for every few seconds (kombu's default looks every ~100 s)."""
+    timeout = settings.broker_visibility_timeout
+    return {
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1, min(10, timeout // 4)),
+        "unacked_restore_throttle": 1,
+    }
+
+
+class _WorkerDependencies:
+    """What a worker process's batches share (store, secrets, notifier), made on first use."""
+
+    def __init__(self, settings: Settings, executor_id: str) -> None:
+        self._settings = settings
+        self._executor_id = executor_id
+        self._deps: RunDependencies | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> RunDependencies:
+        with self._lock:
+            if self._deps is None:
+                from imageferry.alarms.factory import open_notifier
+                from imageferry.secrets.factory import open_secret_store
+                from imageferry.store import open_store
+                from imageferry.tasks.execution import RunDependencies
+
+                settings = self._settings
+                self._deps = RunDependencies(
+                    open_store(settings),
+                    settings,
+                    open_secret_store(settings),
+                    open_notifier(settings),
+                    executor_id=self._executor_id or "worker",
+                    log_location="the worker's log",
+                )
+            return self._deps

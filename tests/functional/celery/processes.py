@@ -1,0 +1,146 @@
+"""Redis and ``ferry worker`` as real processes, for tests that kill and restart them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from functional.serve.server import FERRY
+from stand_ins.registry import free_port
+
+__all__ = ["FerryWorker", "RedisServer", "wait_for"]
+
+
+def wait_for(condition: object, what: str, timeout: float = 60) -> None:
+    """Poll ``condition()`` until it is true; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
+        time.sleep(0.1)
+
+
+class RedisServer:
+    """Debian's ``redis-server`` on a free port, append-only file on (survives a restart)."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server not found: install the Debian package `redis-server`")
+        self._binary = binary
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        self._process = subprocess.Popen(
+            [
+                self._binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, "redis-server to answer", timeout=20)
+        return self
+
+    def _answers(self) -> bool:
+        import redis
+
+        assert self._process is not None and self._process.poll() is None, "redis-server exited"
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
+        except redis.ConnectionError:
+            return False
+
+    def drop_queue(self, queue: str) -> int:
+        """Delete the messages waiting in ``queue`` (not those delivered); how many there were."""
+        import redis
+
+        client = redis.Redis(port=self.port, socket_timeout=5)
+        waiting = int(client.llen(queue))
+        client.delete(queue)
+        return waiting
+
+    def stop(self) -> None:
+        """SIGTERM: Redis writes its append-only file and exits."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+            self._process = None
+
+
+class FerryWorker:
+    """``ferry worker`` with the environment of the cluster; its output goes to a log file."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, concurrency: int = 2) -> None:
+        self.name = name
+        self._env = env
+        self._log = log_dir / f"{name}.log"
+        self._concurrency = concurrency
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> FerryWorker:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    FERRY,
+                    "worker",
+                    "--concurrency",
+                    str(self._concurrency),
+                    "--hostname",
+                    f"{self.name}@test",
+                    "--loglevel",
+                    "info",
+                ],
+                env={**os.environ, **self._env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: batches in flight are neither finished nor acknowledged."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait(timeout=30)
+        self._process = None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+            self._process = None
+
+    def log(self) -> str:
+        return self._log.read_text(errors="replace") if self._log.exists() else ""
