@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from imageferry.cli.failures import one_line_errors
 from imageferry.cli.options import OUTPUT, Output, output_format, shared_group
-from imageferry.errors import ConfigError, FerryError
+from imageferry.errors import ConfigError
 from imageferry.secrets import (
     SecretStore,
     open_secret_store,
@@ -35,19 +34,6 @@ app = typer.Typer(
     no_args_is_help=True,
     cls=shared_group(OUTPUT),
 )
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn imageferry errors into one line on stderr and the documented exit code."""
-    try:
-        yield
-    except ConfigError as e:
-        typer.echo(f"ferry: error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except FerryError as e:
-        typer.echo(f"ferry: error: {e}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _settings() -> Settings:
@@ -120,7 +106,7 @@ def put_command(
     ] = None,
 ) -> None:
     """Create or replace a secret. The value is never printed."""
-    with _errors():
+    with one_line_errors():
         fmt = output_format(ctx)
         validate_secret_name(name)
         given = {
@@ -152,7 +138,7 @@ def put_command(
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """List secret names (never values)."""
-    with _errors():
+    with one_line_errors():
         fmt = output_format(ctx)
         settings = _settings()
         names = open_secret_store(settings).list()
@@ -177,7 +163,7 @@ def delete_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a secret for good."""
-    with _errors():
+    with one_line_errors():
         fmt = output_format(ctx)
         validate_secret_name(name)
         if not yes and not typer.confirm(f"Delete secret {name!r}?", err=True):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imageferry.errors import ConfigError, FerryError
+from imageferry.cli.failures import one_line_errors
 
 if TYPE_CHECKING:
     from imageferry.settings import Settings
@@ -84,7 +84,7 @@ def serve(
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
-    try:
+    with one_line_errors():
         settings = load_settings(**overrides)
         with open_store(settings) as store:
             if create_token is not None:
@@ -93,12 +93,6 @@ def serve(
                 typer.echo(token.plaintext)
                 return
             _run(settings, store)
-    except ConfigError as e:
-        typer.echo(f"ferry: error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except FerryError as e:
-        typer.echo(f"ferry: error: {e}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _run(settings: Settings, store: Store) -> None:

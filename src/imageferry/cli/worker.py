@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from imageferry.errors import ConfigError, FerryError
+from imageferry.cli.failures import one_line_errors
 
 __all__ = ["register", "worker"]
 
@@ -43,7 +43,7 @@ def worker(
     if loglevel.lower() not in _LOGLEVELS:
         typer.echo(f"ferry: error: --loglevel must be one of {', '.join(_LOGLEVELS)}", err=True)
         raise typer.Exit(2)
-    try:
+    with one_line_errors():
         settings = load_settings(executor="celery")
         name = hostname or f"ferry@{socket.gethostname()}"
         app = create_app(settings, executor_id=name)
@@ -59,15 +59,12 @@ def worker(
             queues=wanted,
             loglevel=loglevel.upper(),
             pool="threads",
+            # Workers need not talk to each other: the store is their common ground.
+            without_gossip=True,
+            without_mingle=True,
             quiet=True,
         )
         celery_worker.start()
-    except ConfigError as e:
-        typer.echo(f"ferry: error: {e}", err=True)
-        raise typer.Exit(2) from None
-    except FerryError as e:
-        typer.echo(f"ferry: error: {e}", err=True)
-        raise typer.Exit(1) from None
     raise typer.Exit(celery_worker.exitcode or 0)
 
 

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from functional.serve.server import FERRY
+from functional.serve.server import FERRY, OwnedProcess
 from stand_ins.registry import free_port
 
 __all__ = ["FerryWorker", "RedisServer", "wait_for"]
 
 
-def wait_for(condition: object, what: str, timeout: float = 60) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
     """Poll ``condition()`` until it is true; fail naming ``what``."""
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for: {what}"
         time.sleep(0.1)
 
 
-class RedisServer:
-    """Debian's ``redis-server`` on a free port, append-only file on (survives a restart)."""
+class RedisServer(OwnedProcess):
+    """Debian's ``redis-server`` on a free port, append-only file on (survives a restart).
+
+    ``stop`` (SIGTERM) lets Redis write its append-only file before it exits.
+    """
 
     def __init__(self, directory: Path) -> None:
         binary = shutil.which("redis-server")
@@ -80,19 +83,8 @@ class RedisServer:
         client.delete(queue)
         return waiting
 
-    def stop(self) -> None:
-        """SIGTERM: Redis writes its append-only file and exits."""
-        if self._process is not None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-            self._process = None
 
-
-class FerryWorker:
+class FerryWorker(OwnedProcess):
     """``ferry worker`` with the environment of the cluster; its output goes to a log file."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path, concurrency: int = 2) -> None:
@@ -120,27 +112,6 @@ class FerryWorker:
                 stderr=subprocess.STDOUT,
             )
         return self
-
-    @property
-    def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: batches in flight are neither finished nor acknowledged."""
-        assert self._process is not None
-        self._process.kill()
-        self._process.wait(timeout=30)
-        self._process = None
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-            self._process = None
 
     def log(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""

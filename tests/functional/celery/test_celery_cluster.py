@@ -216,51 +216,51 @@ def test_a_run_spreads_over_both_workers_and_a_second_run_copies_nothing(
     assert (again.images_skipped, again.bytes_transferred) == (IMAGES, 0)
 
 
-def test_a_killed_worker_s_batches_are_finished_by_the_other(cluster: Cluster) -> None:
-    task_id = cluster.start_run("worker-killed")
+def _survives(cluster: Cluster, prefix: str, hurt: Callable[[], None]) -> float:
+    """Run the task into ``prefix``, ``hurt`` the cluster mid-run: the run still ends
+    DONE with every image there. Returns the seconds from the hurt to the end."""
+    task_id = cluster.start_run(prefix)
     cluster.wait_run(task_id, _copied_at_least(8), "8 images copied")
-    started = time.monotonic()
-    victim = cluster.workers[0]
-    victim.kill()
-    try:
-        run = cluster.wait_end(task_id)
-    finally:
-        victim.start()
-    print(f"run ended {time.monotonic() - started:.1f}s after the worker's SIGKILL")
+    hurt()
+    hurt_at = time.monotonic()
+    run = cluster.wait_end(task_id)
+    seconds = time.monotonic() - hurt_at
     cluster.assert_done(run)
-    cluster.assert_all_arrived("worker-killed")
+    cluster.assert_all_arrived(prefix)
+    return seconds
+
+
+def test_a_killed_worker_s_batches_are_finished_by_the_other(cluster: Cluster) -> None:
+    victim = cluster.workers[0]
+    try:
+        seconds = _survives(cluster, "worker-killed", victim.kill)
+    finally:
+        if not victim.alive:
+            victim.start()
+    print(f"run ended {seconds:.1f}s after the worker's SIGKILL")
 
 
 def test_a_killed_server_restarted_queues_the_unfinished_units_again(cluster: Cluster) -> None:
-    task_id = cluster.start_run("server-killed")
-    cluster.wait_run(task_id, _copied_at_least(8), "8 images copied")
-    cluster.server.kill()
-    # The batches it queued are lost too (as if it died while queueing them): only
-    # the restarted server's re-queueing of the unfinished units can end the run.
-    assert cluster.redis.drop_queue("ferry") > 0
-    cluster.server.start()
-    run = cluster.wait_end(task_id)
-    cluster.assert_done(run)
-    cluster.assert_all_arrived("server-killed")
+    def hurt() -> None:
+        cluster.server.kill()
+        # The batches it queued are lost too (as if it died while queueing them): only
+        # the restarted server's re-queueing of the unfinished units can end the run.
+        assert cluster.redis.drop_queue("ferry") > 0
+        cluster.server.start()
+
+    _survives(cluster, "server-killed", hurt)
 
 
 def test_the_run_goes_on_when_redis_restarts(cluster: Cluster) -> None:
-    task_id = cluster.start_run("redis-restarted")
-    cluster.wait_run(task_id, _copied_at_least(8), "8 images copied")
-    cluster.redis.stop()
-    cluster.redis.start()
-    run = cluster.wait_end(task_id)
-    cluster.assert_done(run)
-    cluster.assert_all_arrived("redis-restarted")
+    def hurt() -> None:
+        cluster.redis.stop()
+        cluster.redis.start()
+
+    _survives(cluster, "redis-restarted", hurt)
 
 
 def test_workers_that_lose_the_store_retry(cluster: Cluster) -> None:
-    task_id = cluster.start_run("store-lost")
-    cluster.wait_run(task_id, _copied_at_least(8), "8 images copied")
-    pause_postgres(cluster.postgres, 3.0)
-    run = cluster.wait_end(task_id)
-    cluster.assert_done(run)
-    cluster.assert_all_arrived("store-lost")
+    _survives(cluster, "store-lost", lambda: pause_postgres(cluster.postgres, 3.0))
     logs = "".join(w.log() for w in cluster.workers)
     assert "Retry in" in logs  # Celery: "Task imageferry.copy_batch[…] retry: Retry in 1s"
 

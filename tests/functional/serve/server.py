@@ -16,12 +16,44 @@ from imageferry.settings import Settings
 from imageferry.store import Store, open_store
 from stand_ins.registry import free_port
 
-__all__ = ["FerryServer"]
+__all__ = ["FERRY", "FerryServer", "OwnedProcess", "end_process"]
 
 FERRY = str(Path(sys.executable).with_name("ferry"))
 
 
-class FerryServer:
+def end_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM, and SIGKILL if it is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+class OwnedProcess:
+    """A process a test started: ``kill`` it (SIGKILL) or ``stop`` it (SIGTERM)."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to write anything more."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait(timeout=30)
+        self._process = None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            end_process(self._process, timeout=30)
+            self._process = None
+
+
+class FerryServer(OwnedProcess):
     """``ferry serve`` on a data directory; ``start`` again after ``kill`` to restart it."""
 
     def __init__(self, data_dir: Path, log_file: Path | None = None, **env: str) -> None:
@@ -69,23 +101,6 @@ class FerryServer:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "ferry serve did not answer"
                 time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL: the process gets no chance to write anything more."""
-        assert self._process is not None
-        self._process.kill()
-        self._process.wait(timeout=30)
-        self._process = None
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-            self._process = None
 
     def __enter__(self) -> FerryServer:
         return self.start()
