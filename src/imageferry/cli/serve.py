@@ -108,6 +108,14 @@ def _run(settings: Settings, store: Store) -> None:
     runtime.start()
     try:
         typer.echo(f"imageferry console on http://{settings.host}:{settings.port}/", err=True)
+        if settings.executor == "celery":
+            from imageferry.executor.celery_app import describe_broker
+
+            typer.echo(
+                f"runs are copied by `ferry worker` processes: queue {settings.queue} "
+                f"on {describe_broker(settings)}",
+                err=True,
+            )
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
         runtime.stop()
