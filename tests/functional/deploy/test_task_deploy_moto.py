@@ -229,3 +229,20 @@ def test_show_reads_a_deployed_tasks_runs_from_aws(
     assert "run 1 (run-older) ended STOPPED: 1 copied, 0 skipped, 0 failed of 1" in text
     assert "Images of run 2:" in text
     assert f"Deployed: stack imageferry-{task_id} in us-east-1" in text
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"), [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+)
+def test_a_task_deploys_in_china_and_govcloud(
+    on_moto: MotoServer, ferry: Ferry, region: str, partition: str
+) -> None:
+    # moto's CloudFormation resolves ${AWS::Partition} as "aws" in every region, so
+    # the template's own ARNs are checked by the unit tests (each names its partition);
+    # here the stack is created there, and the services' ARNs are the partition's.
+    local = {**SEED, "srcRegion": region, "destRegion": region, "srcAccountId": ""}
+    task = _ok(ferry("task", "create", *param_args(local))).strip()
+    deployed = _deploy(ferry, task, "--region", region)
+    assert (deployed["region"], deployed["status"]) == (region, "CREATE_COMPLETE")
+    assert deployed["stack_id"].startswith(f"arn:{partition}:cloudformation:{region}:")
+    assert deployed["outputs"]["StateMachineArn"].startswith(f"arn:{partition}:states:{region}:")

@@ -311,3 +311,24 @@ def test_a_secret_is_readable_only_when_named(template: dict[str, Any]) -> None:
     # Without a secret, the task role's own ECR rights serve that side instead.
     assert resources["SourceEcrReadPolicy"]["Condition"] == "SourceReadWithTaskRole"
     assert resources["DestinationEcrWritePolicy"]["Condition"] == "DestinationWriteWithTaskRole"
+
+
+# Service principals are names, the same in every partition; the console's host is not
+# derived from AWS::URLSuffix anywhere, so the template maps it per partition.
+NAMES_NOT_ENDPOINTS = {
+    "ecs-tasks.amazonaws.com",
+    "states.amazonaws.com",
+    "events.amazonaws.com",
+    "console.amazonaws.cn",
+    "console.amazonaws-us-gov.com",
+}
+
+
+def test_no_partition_or_endpoint_is_written_out() -> None:
+    for path in (TEMPLATE_PATH, DEFINITION_PATH):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+        assert not re.search(r"arn:aws(-[a-z-]+)?:", text), path.name
+        hosts = set(re.findall(r"[\w.-]*amazonaws[\w.-]*", text))
+        assert hosts <= NAMES_NOT_ENDPOINTS, (path.name, hosts - NAMES_NOT_ENDPOINTS)
+        assert "amazon.com" not in text.replace("console.aws.amazon.com", ""), path.name
