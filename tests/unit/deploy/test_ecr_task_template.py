@@ -18,6 +18,7 @@ from fixtures.cfn_template import (
 from fixtures.reference_seed import SEED_COMMAND
 from imageferry.tasks.forms import parse_aws_cli_parameters
 from imageferry.tasks.parameter_table import PARAMETER_TABLE
+from imageferry.tasks.params import MAX_CONCURRENCY
 
 SRC, DEST, ECS = "Source Information", "Destination Information", "ECS Cluster Information"
 # The reference's sixteen (DataTransferECRStack): name, type, default (None: it has
@@ -195,6 +196,10 @@ def test_a_bad_value_would_be_refused(template: dict[str, Any]) -> None:
     assert _allowed(parameters["scheduleExpression"], "cron(0 3 * * ? *)")
     assert not _allowed(parameters["concurrency"], "0")
     assert _allowed(parameters["concurrency"], "")
+    # ferry task's own range: 1 to MAX_CONCURRENCY.
+    assert [n for n in range(1000) if _allowed(parameters["concurrency"], str(n))] == list(
+        range(1, MAX_CONCURRENCY + 1)
+    )
 
 
 def test_every_arn_names_its_partition(template: dict[str, Any]) -> None:
