@@ -71,7 +71,9 @@ def image_result(
         run_id=run_id,
         unit_key=reference,
         source=reference,
-        destination=f"{prefix}/{reference}" if prefix else reference,
+        # Rows name their destination; without one, the prefix tells where it went.
+        destination=str(row.get("Destination") or "")
+        or (f"{prefix}/{reference}" if prefix else reference),
         digest=str(row.get("Digest", "")),
         status=_IMAGE_STATUS.get(str(row.get("Status", "")), ImageStatus.PENDING),
         bytes_transferred=_number(row.get("Bytes", 0), int),

@@ -198,6 +198,7 @@ def test_show_reads_a_deployed_tasks_runs_from_aws(
         Seconds=Decimal("1.5"),
         Attempts=1,
         Digest="sha256:" + "a" * 64,
+        Destination="123456789012.dkr.ecr.us-west-2.amazonaws.com/app:2.0",
     )
     _put_row(
         table, "run-newer", "base", "latest", "Skipped", Bytes=0, Seconds=Decimal("0.1"), Attempts=1
@@ -218,6 +219,8 @@ def test_show_reads_a_deployed_tasks_runs_from_aws(
         ("tool:3", "failed"),
     ]
     assert newer[0]["bytes_transferred"] == 2048
+    assert newer[0]["destination"] == "123456789012.dkr.ecr.us-west-2.amazonaws.com/app:2.0"
+    assert newer[1]["destination"] == "base:latest"  # no Destination: the prefix's (none)
     assert newer[0]["digest"] == "sha256:" + "a" * 64
     assert newer[2]["error"] == "HTTP 429 from source"
     assert newer[2]["attempts"] == 3
