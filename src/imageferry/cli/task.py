@@ -48,6 +48,7 @@ from imageferry.cli.task_deploy import (
     deploy_line,
     run_deploy,
     show_deployed,
+    stack_left_behind,
 )
 from imageferry.cli.task_deploy import (
     register as add_deploy_command,
@@ -499,7 +500,10 @@ def delete_command(
         if not yes and not typer.confirm(f"Delete task {label} and its runs?", err=True):
             typer.echo("not deleted", err=True)
             raise typer.Exit(1)
+        left = stack_left_behind(backend, task_id)
         backend.delete(task_id)
+        if left:
+            typer.echo(f"ferry: note: {left}", err=True)
         if fmt == "json":
             _echo_json({"id": task_id, "deleted": True})
         else:

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from imageferry.deploy_aws.deploy import Deployed, DeployRequest
     from imageferry.store import Store
 
-__all__ = ["deploy_document", "deploy_line", "register", "run_deploy", "show_deployed"]
+__all__ = [
+    "deploy_document",
+    "deploy_line",
+    "register",
+    "run_deploy",
+    "show_deployed",
+    "stack_left_behind",
+]
 
 Session = Callable[[typer.Context], AbstractContextManager[tuple[TaskBackend, Output]]]
 
@@ -102,6 +109,20 @@ def deploy_line(deployed: Deployed) -> str:
     return f"stack {d.stack_name} in {d.region}: {r.status}"
 
 
+def stack_left_behind(backend: TaskBackend, task_id: str) -> str | None:
+    """What to tell after deleting a deployed task: its stack stays in AWS."""
+    if not isinstance(backend, LocalTasks):
+        return None
+    deployment = backend.runtime.store.get_deployment(task_id)
+    if deployment is None:
+        return None
+    return (
+        f"stack {deployment.stack_name} in {deployment.region} stays in AWS and keeps running "
+        f"on its schedule; delete it with: aws cloudformation delete-stack --stack-name "
+        f"{deployment.stack_name} --region {deployment.region}"
+    )
+
+
 def show_deployed(backend: TaskBackend, task: TaskRecord, fmt: Output) -> bool:
     """Print a deployed task's runs from AWS; False (nothing printed) when not deployed."""
     if not isinstance(backend, LocalTasks):
@@ -165,7 +186,7 @@ def register(app: typer.Typer, session: Session) -> None:
                 "--region",
                 metavar="REGION",
                 help="Where the stack goes: the ECS cluster's region (default: as last "
-                "deployed, else AWS_REGION or the profile's).",
+                "deployed, else AWS_DEFAULT_REGION or the profile's).",
             ),
         ] = None,
         image_uri: Annotated[
@@ -181,6 +202,8 @@ def register(app: typer.Typer, session: Session) -> None:
             int | None,
             typer.Option(
                 "--worker-count",
+                min=1,
+                max=100,
                 metavar="N",
                 help="Fargate tasks copying batches at once, 1-100 (default: as last "
                 "deployed, else 4).",

@@ -69,7 +69,7 @@ def _region(asked: str | None, previous: DeploymentRecord | None) -> str:
     if not region:
         raise ConfigError(
             "no AWS region for the stack; pass --region (where the ECS cluster, VPC and "
-            "subnets are) or set AWS_REGION"
+            "subnets are) or set AWS_DEFAULT_REGION"
         )
     return str(region)
 

@@ -249,3 +249,15 @@ def test_a_task_deploys_in_china_and_govcloud(
     assert (deployed["region"], deployed["status"]) == (region, "CREATE_COMPLETE")
     assert deployed["stack_id"].startswith(f"arn:{partition}:cloudformation:{region}:")
     assert deployed["outputs"]["StateMachineArn"].startswith(f"arn:{partition}:states:{region}:")
+
+
+def test_deleting_a_deployed_task_says_its_stack_stays(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    _deploy(ferry, task_id, "--region", "us-east-1", "--no-wait")
+    result = ferry("task", "delete", task_id, "--yes")
+    assert result.exit_code == 0, output(result)
+    assert (
+        f"stack imageferry-{task_id} in us-east-1 stays in AWS and keeps running" in result.stderr
+    )
+    assert _stack(f"imageferry-{task_id}")["StackStatus"] == "CREATE_COMPLETE"
