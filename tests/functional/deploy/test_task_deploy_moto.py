@@ -261,3 +261,19 @@ def test_deleting_a_deployed_task_says_its_stack_stays(
         f"stack imageferry-{task_id} in us-east-1 stays in AWS and keeps running" in result.stderr
     )
     assert _stack(f"imageferry-{task_id}")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_show_of_a_deployed_task_with_aws_unreachable_is_one_line(
+    on_moto: MotoServer,
+    ferry: Ferry,
+    task_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    closed_port: int,
+) -> None:
+    _deploy(ferry, task_id, "--region", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SFN", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = ferry("task", "show", task_id)
+    assert result.exit_code == 1, output(result)
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("ferry: error: AWS Step Functions in us-east-1: cannot reach ")
