@@ -46,6 +46,7 @@ from imageferry.cli.task_backend import TaskBackend, open_backend
 from imageferry.cli.task_deploy import (
     deploy_document,
     deploy_line,
+    local_store,
     run_deploy,
     show_deployed,
     stack_left_behind,
@@ -242,6 +243,7 @@ def create_command(
 
         if deploy != "aws":
             raise ConfigError(f"--deploy {deploy!r}: the one deployment target is aws")
+        local_store(backend, "ferry task create --deploy")
         stack_parameters(merged)  # what cannot be deployed is refused before the task exists
         task = backend.create_task(merged, name)
         deployed = run_deploy(backend, task, DeployRequest())

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "deploy_document",
     "deploy_line",
+    "local_store",
     "register",
     "run_deploy",
     "show_deployed",
@@ -41,7 +42,7 @@ __all__ = [
 Session = Callable[[typer.Context], AbstractContextManager[tuple[TaskBackend, Output]]]
 
 
-def _store(backend: TaskBackend, what: str) -> Store:
+def local_store(backend: TaskBackend, what: str) -> Store:
     if not isinstance(backend, LocalTasks):
         raise ConfigError(
             f"{what} needs the local store, where deployments are recorded; run it without "
@@ -75,7 +76,7 @@ def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -
     """Deploy with a progress line on stderr."""
     from imageferry.deploy_aws.deploy import default_stack_name, deploy_task
 
-    store = _store(backend, "ferry task deploy")
+    store = local_store(backend, "ferry task deploy")
     previous = store.get_deployment(task.id)
     name = request.stack_name or (previous.stack_name if previous else default_stack_name(task.id))
     progress = _Progress(name)
@@ -217,6 +218,7 @@ def register(app: typer.Typer, session: Session) -> None:
         from imageferry.deploy_aws.deploy import DeployRequest
 
         with session(ctx) as (backend, fmt):
+            local_store(backend, "ferry task deploy")  # before asking a server for the task
             task = backend.get_task(task_id)
             request = DeployRequest(stack_name, region, worker_count, image_uri, not no_wait)
             deployed = run_deploy(backend, task, request)

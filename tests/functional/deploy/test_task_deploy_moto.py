@@ -277,3 +277,24 @@ def test_show_of_a_deployed_task_with_aws_unreachable_is_one_line(
     assert result.exit_code == 1, output(result)
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("ferry: error: AWS Step Functions in us-east-1: cannot reach ")
+
+
+def test_deploy_needs_the_local_store(on_moto: MotoServer, ferry: Ferry, closed_port: int) -> None:
+    server = f"http://127.0.0.1:{closed_port}"
+    for args in (
+        ("task", "deploy", "t-abcdefghij", "--server", server, "--token", "t"),
+        (
+            "task",
+            "create",
+            *param_args(SEED),
+            "--deploy",
+            "aws",
+            "--server",
+            server,
+            "--token",
+            "t",
+        ),
+    ):
+        result = ferry(*args)
+        assert result.exit_code == 2, output(result)
+        assert "needs the local store, where deployments are recorded" in result.stderr
