@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 from fixtures.reference_seed import SEED_COMMAND
 from functional.cli.conftest import output, param_args, root_app
 from imageferry.sandbox.registry import free_port
+from imageferry.settings import Settings
+from imageferry.store import Store
 from imageferry.tasks.forms import parse_aws_cli_parameters
 from stand_ins.aws_refusals import AwsRefusals
 from stand_ins.moto import MotoServer
@@ -112,6 +114,19 @@ def test_deploy_again_updates_or_leaves_the_stack(
         "stack dth-ecr-task in us-east-1: already up to date (UPDATE_COMPLETE)"
     )
     assert _parameters(_stack("dth-ecr-task"))["workerCount"] == "8"
+
+
+def test_a_changed_task_parameter_updates_the_stack(
+    on_moto: MotoServer, ferry: Ferry, task_id: str, tmp_path: Path
+) -> None:
+    _deploy(ferry, task_id, "--region", "us-east-1")
+    # No command edits a task's parameters yet; the store does, as an edit would.
+    with Store(Settings(data_dir=tmp_path / "data")) as store:
+        task = store.get_task(task_id)
+        store.update_task(task_id, parameters={**task.parameters, "destPrefix": "mirror"})
+    changed = _deploy(ferry, task_id)
+    assert (changed["action"], changed["status"]) == ("update", "UPDATE_COMPLETE")
+    assert _parameters(_stack(f"imageferry-{task_id}"))["destPrefix"] == "mirror"
 
 
 def test_a_cron_one_time_or_push_schedule_reaches_eventbridge_form(
