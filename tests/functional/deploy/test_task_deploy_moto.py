@@ -11,6 +11,7 @@ stack's table, as ``ferry aws copy-batch`` writes them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -124,8 +125,11 @@ def test_a_changed_task_parameter_updates_the_stack(
     with Store(Settings(data_dir=tmp_path / "data")) as store:
         task = store.get_task(task_id)
         store.update_task(task_id, parameters={**task.parameters, "destPrefix": "mirror"})
-    changed = _deploy(ferry, task_id)
-    assert (changed["action"], changed["status"]) == ("update", "UPDATE_COMPLETE")
+    result = ferry("task", "deploy", task_id)
+    stack = f"imageferry-{task_id}"
+    assert _ok(result) == f"stack {stack} in us-east-1: UPDATE_COMPLETE\n"
+    # The progress line on stderr: the stack's status as it changes (moto's is at once final).
+    assert re.fullmatch(rf"\d\d:\d\d:\d\d stack {stack}: UPDATE_COMPLETE\n", result.stderr)
     assert _parameters(_stack(f"imageferry-{task_id}"))["destPrefix"] == "mirror"
 
 
