@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imageferry.deploy_aws.stack import StackFailed, deploy_stack
+from imageferry.deploy_aws.stack import StackFailed, deploy_stack, first_failure
 
 T0 = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1"
@@ -130,3 +130,14 @@ def test_a_stack_that_never_got_created_must_be_deleted_first() -> None:
     with pytest.raises(StackFailed, match="delete-stack --stack-name s --region us-east-1"):
         deploy_stack(cfn, "s", "us-east-1", "template", {"workerCount": "4"})
     assert cfn.calls == ["DescribeStacks"]
+
+
+def test_an_update_names_its_own_failure_not_an_older_one() -> None:
+    events = [
+        _event("OldThing", "AWS::SNS::Topic", "CREATE_FAILED", "from an earlier deploy", -60),
+        _event("TaskDefinition", "AWS::ECS::TaskDefinition", "UPDATE_FAILED", "Invalid image", 5),
+    ]
+    cfn = FakeCloudFormation(["UPDATE_ROLLBACK_COMPLETE"], events, exists=True)
+    assert first_failure(cfn, "s", "us-east-1", since=T0) == (
+        "resource TaskDefinition (AWS::ECS::TaskDefinition): Invalid image"
+    )
