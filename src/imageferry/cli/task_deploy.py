@@ -70,6 +70,7 @@ class _Progress:
     def close(self) -> None:
         if self.shown:
             typer.echo("", err=True)
+            self.shown = False
 
 
 def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -> Deployed:
@@ -82,6 +83,14 @@ def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -
     progress = _Progress(name)
     try:
         return deploy_task(store, task, request, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        typer.echo(
+            f"ferry: stopped waiting; CloudFormation goes on with stack {name} (`ferry task "
+            f"deploy {task.id}` again, or the CloudFormation console, tells how it ended)",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     finally:
         progress.close()
 
