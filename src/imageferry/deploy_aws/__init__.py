@@ -7,3 +7,5 @@ template's, :mod:`~imageferry.deploy_aws.stack` creates or updates the stack,
 and :mod:`~imageferry.deploy_aws.runs` reads a deployed task's runs from its
 state machine and result table.
 """
+
+__all__: list[str] = []
