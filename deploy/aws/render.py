@@ -5,8 +5,10 @@ document, written as YAML, between its BEGIN/END markers so that it deploys as a
 reference's ``create-stack --template-url`` needs no packaging step).
 CloudFormation fills the ``${...}`` placeholders from DefinitionSubstitutions.
 
-Run ``python deploy/aws/render.py`` after editing the JSON; ``--check`` exits
-1 when the template's copy is stale (the tests check the same).
+Run ``python deploy/aws/render.py`` after editing the JSON or the template: it
+also copies the template into the package (``src/imageferry/deploy_aws/``), from
+which ``ferry task deploy`` reads it. ``--check`` exits 1 when either copy is
+stale (the tests check the same).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "ecr-task.template.yaml"
 DEFINITION = HERE / "state-machine.asl.json"
+PACKAGED = HERE.parents[1] / "src" / "imageferry" / "deploy_aws" / TEMPLATE.name
 
 _BLOCK = re.compile(
     r"(?P<indent>[ ]*)# BEGIN state-machine\.asl\.json\n.*?\n[ ]*# END state-machine\.asl\.json",
@@ -45,12 +48,15 @@ def main(argv: list[str]) -> int:
     definition = json.loads(DEFINITION.read_text(encoding="utf-8"))
     current = TEMPLATE.read_text(encoding="utf-8")
     fresh = rendered(current, definition)
+    packaged = PACKAGED.read_text(encoding="utf-8") if PACKAGED.exists() else ""
     if "--check" in argv:
-        if fresh != current:
-            print(f"{TEMPLATE.name} is stale: run python deploy/aws/render.py", file=sys.stderr)
+        stale = [p.name for p, text in ((TEMPLATE, current), (PACKAGED, packaged)) if text != fresh]
+        if stale:
+            print(f"{' and '.join(stale)} stale: run python deploy/aws/render.py", file=sys.stderr)
             return 1
         return 0
     TEMPLATE.write_text(fresh, encoding="utf-8")
+    PACKAGED.write_text(fresh, encoding="utf-8")
     return 0
 
 

@@ -39,10 +39,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AWS",
+    "CLOUDFORMATION",
+    "DYNAMODB",
     "ECR",
     "SECRETS_MANAGER",
     "SERVICES",
     "SNS",
+    "STEP_FUNCTIONS",
     "STS",
     "AwsCall",
     "AwsFailure",
@@ -69,10 +72,23 @@ SECRETS_MANAGER = AwsService(
     "AWS Secrets Manager", "secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 )
 SNS = AwsService("Amazon SNS", "sns", "AWS_ENDPOINT_URL_SNS")
+CLOUDFORMATION = AwsService(
+    "AWS CloudFormation", "cloudformation", "AWS_ENDPOINT_URL_CLOUDFORMATION"
+)
+STEP_FUNCTIONS = AwsService("AWS Step Functions", "states", "AWS_ENDPOINT_URL_SFN")
+DYNAMODB = AwsService("Amazon DynamoDB", "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB")
 #: AWS as a whole, for what happens before any one service is called (sessions).
 AWS = AwsService("AWS", "", "AWS_ENDPOINT_URL")
 #: By boto3's client name.
-SERVICES = {"ecr": ECR, "sts": STS, "secretsmanager": SECRETS_MANAGER, "sns": SNS}
+SERVICES = {
+    "ecr": ECR,
+    "sts": STS,
+    "secretsmanager": SECRETS_MANAGER,
+    "sns": SNS,
+    "cloudformation": CLOUDFORMATION,
+    "stepfunctions": STEP_FUNCTIONS,
+    "dynamodb": DYNAMODB,
+}
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,17 @@ from imageferry.cli.options import (
     shared_group,
 )
 from imageferry.cli.task_backend import TaskBackend, open_backend
+from imageferry.cli.task_deploy import (
+    deploy_document,
+    deploy_line,
+    local_store,
+    run_deploy,
+    show_deployed,
+    stack_left_behind,
+)
+from imageferry.cli.task_deploy import (
+    register as add_deploy_command,
+)
 from imageferry.cli.task_follow import follow_logs, follow_run, interrupt_on_sigint, wait_stopped
 from imageferry.cli.task_view import (
     log_json,
@@ -211,20 +222,45 @@ def create_command(
     name: Annotated[
         str | None, typer.Option("--name", metavar="NAME", help="A name for the task.")
     ] = None,
+    deploy: Annotated[
+        str | None,
+        typer.Option(
+            "--deploy",
+            metavar="aws",
+            help="Also deploy the new task to AWS as its own CloudFormation stack, as "
+            "`ferry task deploy ID` does with its defaults.",
+        ),
+    ] = None,
 ) -> None:
     """Create a task from the reference's parameters; prints its id."""
     with _session(ctx) as (backend, fmt):
         merged = collect_parameters(param or [], parameters, list(ctx.args), file)
-        _created(backend, backend.create_task(merged, name), fmt)
+        if deploy is None:
+            _created(backend, backend.create_task(merged, name), fmt)
+            return
+        from imageferry.deploy_aws.deploy import DeployRequest
+        from imageferry.deploy_aws.parameters import stack_parameters
+
+        if deploy != "aws":
+            raise ConfigError(f"--deploy {deploy!r}: the one deployment target is aws")
+        local_store(backend, "ferry task create --deploy")
+        stack_parameters(merged)  # what cannot be deployed is refused before the task exists
+        task = backend.create_task(merged, name)
+        deployed = run_deploy(backend, task, DeployRequest())
+        _created(backend, task, fmt, {"deployment": deploy_document(deployed)})
+        if fmt == "text":
+            typer.echo(deploy_line(deployed), err=True)
 
 
-def _created(backend: TaskBackend, task: TaskRecord, fmt: Output) -> None:
+def _created(
+    backend: TaskBackend, task: TaskRecord, fmt: Output, more: dict[str, Any] | None = None
+) -> None:
     """Print a new task's id, and its warnings on stderr (also in the JSON document)."""
     warnings = backend.warnings(task.parameters)
     for warning in warnings:
         typer.echo(f"ferry: warning: {warning}", err=True)
     if fmt == "json":
-        _echo_json({"id": task.id, "warnings": warnings})
+        _echo_json({"id": task.id, "warnings": warnings, **(more or {})})
     else:
         typer.echo(task.id)
 
@@ -290,9 +326,11 @@ def _task_status(value: str) -> TaskStatus:
 
 @app.command("show")
 def show_command(ctx: typer.Context, task_id: _TaskId) -> None:
-    """A task's parameters, runs and per-image results."""
+    """A task's parameters, runs and per-image results (a deployed task's from AWS)."""
     with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
+        if show_deployed(backend, task, fmt):
+            return
         runs = _all(lambda offset: backend.runs(task_id, offset, 500))
         if fmt == "json":
             _echo_json(show_json(task, [(run, _images(backend, run.id)) for run in runs]))
@@ -464,7 +502,10 @@ def delete_command(
         if not yes and not typer.confirm(f"Delete task {label} and its runs?", err=True):
             typer.echo("not deleted", err=True)
             raise typer.Exit(1)
+        left = stack_left_behind(backend, task_id)
         backend.delete(task_id)
+        if left:
+            typer.echo(f"ferry: note: {left}", err=True)
         if fmt == "json":
             _echo_json({"id": task_id, "deleted": True})
         else:
@@ -522,3 +563,6 @@ def _run_of(backend: TaskBackend, task_id: str, run_id: str | None) -> RunRecord
     if run.task_id != task_id:
         raise ConfigError(f"run {run_id!r} belongs to task {run.task_id!r}, not {task_id!r}")
     return run
+
+
+add_deploy_command(app, _session)

@@ -11,6 +11,7 @@ re-exported here::
         run = store.create_run(task.id, Trigger.CLI)
 """
 
+from imageferry.store.deployments import DeploymentRecord
 from imageferry.store.errors import (
     RunAlreadyActive,
     RunFinished,
@@ -52,6 +53,7 @@ __all__ = [
     "FINISHED_RUN_STATUSES",
     "INTERRUPTED",
     "ApiTokenRecord",
+    "DeploymentRecord",
     "ImageResultRecord",
     "ImageStatus",
     "ImageUnit",

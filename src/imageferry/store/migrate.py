@@ -44,7 +44,7 @@ __all__ = [
 VERSION_TABLE = "imageferry_alembic_version"
 
 #: The newest revision under migrations/versions.
-HEAD = "0003"
+HEAD = "0005"
 
 _SCRIPT_LOCATION = "imageferry.store:migrations"
 

@@ -36,6 +36,7 @@ __all__ = [
     "ACTIVE_RUN_SQL",
     "ApiToken",
     "Base",
+    "Deployment",
     "ImageResult",
     "LogLine",
     "Run",
@@ -179,3 +180,21 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class Deployment(Base):
+    """Where a task is deployed besides the local store: its AWS CloudFormation stack."""
+
+    __tablename__ = "deployments"
+
+    task_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: "aws", the one target so far.
+    target: Mapped[str] = mapped_column(String(16))
+    stack_name: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(32))
+    stack_id: Mapped[str] = mapped_column(String(400))
+    worker_count: Mapped[int] = mapped_column(Integer)
+    image_uri: Mapped[str] = mapped_column(String(1000))
+    deployed_at: Mapped[datetime] = mapped_column(default=_now)

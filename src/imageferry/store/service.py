@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 
 from imageferry.settings import Settings
 from imageferry.store.base import Clock, utcnow
+from imageferry.store.deployments import DeploymentService
 from imageferry.store.engine import make_engine
 from imageferry.store.migrate import migrate as run_migrations
 from imageferry.store.results import ResultService
@@ -25,8 +26,8 @@ from imageferry.store.users import UserService
 __all__ = ["Store", "open_store"]
 
 
-class Store(TaskService, RunService, ResultService, UserService):
-    """Tasks, runs, per-image results, logs, users and API tokens in one database.
+class Store(TaskService, RunService, ResultService, UserService, DeploymentService):
+    """Tasks, runs, per-image results, logs, users, API tokens and deployments in one database.
 
     ``target`` is :class:`Settings` (its ``resolved_database_url``), a URL, or
     an existing engine (which the caller keeps owning). With ``migrate=True``

@@ -60,8 +60,11 @@ def walk(command, path):
     for name, sub in sorted(getattr(command, "commands", {}).items()):
         yield from walk(sub, [*path, name])
 
+from imageferry.deploy_aws.template import template_body
+
 print(json.dumps({
     "location": imageferry.__file__,
+    "template": template_body(),
     "broken": broken,
     "commands": list(walk(typer.main.get_command(app), [])),
 }))
@@ -170,6 +173,12 @@ def test_the_package_comes_from_the_wheel_and_every_module_imports(
 ) -> None:
     assert Path(str(inspected["location"])).is_relative_to(installed.venv)
     assert inspected["broken"] == {}
+
+
+def test_the_wheel_carries_the_stack_template(inspected: dict[str, object]) -> None:
+    # `ferry task deploy` sends the packaged copy: it must be deploy/aws's.
+    template = ROOT / "deploy" / "aws" / "ecr-task.template.yaml"
+    assert inspected["template"] == template.read_text(encoding="utf-8")
 
 
 def test_help_of_every_command_and_subcommand(

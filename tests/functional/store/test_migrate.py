@@ -14,7 +14,7 @@ from imageferry.store.engine import make_engine
 from imageferry.store.migrate import HEAD, VERSION_TABLE
 from imageferry.store.models import Base
 
-TABLES = {"tasks", "runs", "image_results", "log_lines", "users", "api_tokens"}
+TABLES = {"tasks", "runs", "image_results", "log_lines", "users", "api_tokens", "deployments"}
 
 
 def test_migrate_creates_every_table_at_head(database_url: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "imageferry.cli.task",
     "imageferry.cli.task_backend",
+    "imageferry.cli.task_deploy",
     "imageferry.cli.task_follow",
     "imageferry.cli.task_view",
     "imageferry.cli.remote",
@@ -32,6 +33,7 @@ def test_every_task_command_exists() -> None:
     names = {command.name for command in app.registered_commands}
     assert names == {
         "create",
+        "deploy",
         "list",
         "show",
         "start",

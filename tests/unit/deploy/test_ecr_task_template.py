@@ -18,6 +18,7 @@ from fixtures.cfn_template import (
 from fixtures.reference_seed import SEED_COMMAND
 from imageferry.tasks.forms import parse_aws_cli_parameters
 from imageferry.tasks.parameter_table import PARAMETER_TABLE
+from imageferry.tasks.params import MAX_CONCURRENCY
 
 SRC, DEST, ECS = "Source Information", "Destination Information", "ECS Cluster Information"
 # The reference's sixteen (DataTransferECRStack): name, type, default (None: it has
@@ -195,6 +196,10 @@ def test_a_bad_value_would_be_refused(template: dict[str, Any]) -> None:
     assert _allowed(parameters["scheduleExpression"], "cron(0 3 * * ? *)")
     assert not _allowed(parameters["concurrency"], "0")
     assert _allowed(parameters["concurrency"], "")
+    # ferry task's own range: 1 to MAX_CONCURRENCY.
+    assert [n for n in range(1000) if _allowed(parameters["concurrency"], str(n))] == list(
+        range(1, MAX_CONCURRENCY + 1)
+    )
 
 
 def test_every_arn_names_its_partition(template: dict[str, Any]) -> None:
@@ -311,3 +316,24 @@ def test_a_secret_is_readable_only_when_named(template: dict[str, Any]) -> None:
     # Without a secret, the task role's own ECR rights serve that side instead.
     assert resources["SourceEcrReadPolicy"]["Condition"] == "SourceReadWithTaskRole"
     assert resources["DestinationEcrWritePolicy"]["Condition"] == "DestinationWriteWithTaskRole"
+
+
+# Service principals are names, the same in every partition; the console's host is not
+# derived from AWS::URLSuffix anywhere, so the template maps it per partition.
+NAMES_NOT_ENDPOINTS = {
+    "ecs-tasks.amazonaws.com",
+    "states.amazonaws.com",
+    "events.amazonaws.com",
+    "console.amazonaws.cn",
+    "console.amazonaws-us-gov.com",
+}
+
+
+def test_no_partition_or_endpoint_is_written_out() -> None:
+    for path in (TEMPLATE_PATH, DEFINITION_PATH):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+        assert not re.search(r"arn:aws(-[a-z-]+)?:", text), path.name
+        hosts = set(re.findall(r"[\w.-]*amazonaws[\w.-]*", text))
+        assert hosts <= NAMES_NOT_ENDPOINTS, (path.name, hosts - NAMES_NOT_ENDPOINTS)
+        assert "amazon.com" not in text.replace("console.aws.amazon.com", ""), path.name

@@ -14,7 +14,7 @@ def test_migrate_needs_no_alembic_ini(tmp_path: Path, monkeypatch: pytest.Monkey
     migrate(url)
     engine = make_engine(url)
     try:
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0005"
     finally:
         engine.dispose()
 
