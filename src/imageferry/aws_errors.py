@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AWS",
+    "DYNAMODB",
     "ECR",
+    "S3",
     "SECRETS_MANAGER",
     "SERVICES",
     "SNS",
@@ -69,10 +71,19 @@ SECRETS_MANAGER = AwsService(
     "AWS Secrets Manager", "secretsmanager", "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 )
 SNS = AwsService("Amazon SNS", "sns", "AWS_ENDPOINT_URL_SNS")
+S3 = AwsService("Amazon S3", "s3", "AWS_ENDPOINT_URL_S3")
+DYNAMODB = AwsService("Amazon DynamoDB", "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB")
 #: AWS as a whole, for what happens before any one service is called (sessions).
 AWS = AwsService("AWS", "", "AWS_ENDPOINT_URL")
 #: By boto3's client name.
-SERVICES = {"ecr": ECR, "sts": STS, "secretsmanager": SECRETS_MANAGER, "sns": SNS}
+SERVICES = {
+    "ecr": ECR,
+    "sts": STS,
+    "secretsmanager": SECRETS_MANAGER,
+    "sns": SNS,
+    "s3": S3,
+    "dynamodb": DYNAMODB,
+}
 
 
 @dataclass(frozen=True)
@@ -157,7 +168,14 @@ _THROTTLED = frozenset(
     }
 )
 _NOT_FOUND = frozenset(
-    {"RepositoryNotFoundException", "ResourceNotFoundException", "NotFound", "NotFoundException"}
+    {
+        "RepositoryNotFoundException",
+        "ResourceNotFoundException",
+        "NotFound",
+        "NotFoundException",
+        "NoSuchKey",
+        "NoSuchBucket",
+    }
 )
 
 _ERRORS: dict[Cause, type[AwsError]] = {

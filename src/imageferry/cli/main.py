@@ -66,6 +66,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("imageferry.cli.secret", "secret"),
     ("imageferry.cli.task", "task"),
     ("imageferry.cli.serve", None),
+    ("imageferry.cli.aws", "aws"),
 ]
 
 
