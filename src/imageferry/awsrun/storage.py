@@ -15,7 +15,7 @@ from imageferry.aws import aws_client, aws_session
 from imageferry.aws_errors import DYNAMODB, S3, SNS, AwsCall, AwsService, aws_errors
 from imageferry.errors import ConfigError
 
-__all__ = ["BY_EXECUTION", "RunStorage", "split_location"]
+__all__ = ["BY_EXECUTION", "RunStorage", "from_item", "split_location", "to_item"]
 
 #: The table's index by run (``Execution`` hash key, ``Image`` range key).
 BY_EXECUTION = "ByExecution"
@@ -75,7 +75,7 @@ class RunStorage:
         """Write ``rows`` (plain values) with BatchWriteItem, 25 at a time."""
         for start in range(0, len(rows), _WRITE_CHUNK):
             requests = [
-                {"PutRequest": {"Item": _item(row)}} for row in rows[start : start + _WRITE_CHUNK]
+                {"PutRequest": {"Item": to_item(row)}} for row in rows[start : start + _WRITE_CHUNK]
             ]
             self._write(requests)
 
@@ -104,7 +104,7 @@ class RunStorage:
         with self._call(DYNAMODB, "Query", f"index {BY_EXECUTION} of table {self.table}"):
             while True:
                 page = self._dynamodb.query(**query)
-                rows += [_plain(item) for item in page.get("Items", [])]
+                rows += [from_item(item) for item in page.get("Items", [])]
                 if "LastEvaluatedKey" not in page:
                     return rows
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -116,7 +116,7 @@ class RunStorage:
             self._sns.publish(TopicArn=self.topic_arn, Subject=subject, Message=message)
 
 
-def _item(row: dict[str, Any]) -> dict[str, Any]:
+def to_item(row: dict[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = {}
     for name, value in row.items():
         if isinstance(value, bool) or value is None:
@@ -128,7 +128,7 @@ def _item(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name, typed in item.items():
         if "S" in typed:
