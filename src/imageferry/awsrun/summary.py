@@ -3,8 +3,11 @@
 An image counts as failed when its row says ``Error``, or when it has no row
 at all: its batch never finished (the map's result manifest names such
 batches with Step Functions' error). One SNS message names the failed images
-and their first errors; ``runs/<RUN_ID>/summary.json`` records that it was
-sent, so a retried summary does not send it twice.
+and their first errors. ``runs/<RUN_ID>/summary.json`` holds the counts and
+whether the topic was told: the state machine reads it to end a run with
+failed images as failed (the command itself exits 0 once it has reported,
+non-zero only when it could not), and a retried summary sends no second
+message.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from imageferry.awsrun.environment import RunEnvironment
 from imageferry.awsrun.rows import image_key
 from imageferry.awsrun.storage import RunStorage, split_location
 
-__all__ = ["MAX_LISTED", "Failure", "RunSummary", "message_of", "summarize_run"]
+__all__ = ["MAX_LISTED", "Failure", "RunSummary", "message_of", "summarize_run", "summary_key"]
 
 #: Failed images named in the message; the rest are counted.
 MAX_LISTED = 50
@@ -106,8 +109,7 @@ def summarize_run(
         f"INFO run {env.run_id}: {summary.copied} copied, {summary.skipped} skipped, "
         f"{len(summary.failures)} failed"
     )
-    if summary.failures:
-        summary.told = _tell_once(env, storage, summary, say)
+    _record(env, storage, summary, say)
     return summary
 
 
@@ -135,21 +137,29 @@ def message_of(env: RunEnvironment, summary: RunSummary) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def _tell_once(
+def summary_key(run_id: str) -> str:
+    """The run's counts, which the state machine reads to end the run failed or done."""
+    return f"runs/{run_id}/summary.json"
+
+
+def _record(
     env: RunEnvironment, storage: RunStorage, summary: RunSummary, say: Callable[[str], None]
-) -> bool:
-    key = f"runs/{env.run_id}/summary.json"
-    if storage.exists(key) and storage.get_json(key).get("told"):
+) -> None:
+    """Tell the topic once (a retried summary finds it told), then write the counts."""
+    key = summary_key(env.run_id)
+    told = storage.exists(key) and bool(storage.get_json(key).get("told"))
+    if summary.failures and told:
         say(f"INFO the alarm topic was told about run {env.run_id} already")
-        return True
-    subject, message = message_of(env, summary)
-    storage.publish(subject, message)
-    record: dict[str, Any] = {
+    elif summary.failures:
+        subject, message = message_of(env, summary)
+        storage.publish(subject, message)
+        told = True
+        say(f"INFO told {env.topic_arn} about {len(summary.failures)} failed image(s)")
+    summary.told = told
+    counts: dict[str, Any] = {
         "copied": summary.copied,
         "skipped": summary.skipped,
         "failed": len(summary.failures),
-        "told": True,
+        "told": told,
     }
-    storage.put_json(key, record)
-    say(f"INFO told {env.topic_arn} about {len(summary.failures)} failed image(s)")
-    return True
+    storage.put_json(key, counts)

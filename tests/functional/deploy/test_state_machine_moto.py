@@ -197,8 +197,10 @@ def test_a_run_with_a_failed_image_on_moto_then_played(
     )
 
     played = _play(executing, stack, substitutions, definition, arn, "run-sm")
-    assert (played.status, played.states) == (
-        "SUCCEEDED",
+    # A run with a failed image ends failed, told once by the summary.
+    assert (played.status, played.error, played.states) == (
+        "FAILED",
+        "ImagesFailed",
         [
             "ListRunningExecutions",
             "IsAnotherRunInProgress",
@@ -206,7 +208,9 @@ def test_a_run_with_a_failed_image_on_moto_then_played(
             "CopyBatches",
             "CopyBatch",
             "Summarize",
-            "RunDone",
+            "ReadSummary",
+            "AnyImageFailed",
+            "ImagesFailed",
         ],
     )
     plan, copy, summarize = played.containers
@@ -224,6 +228,19 @@ def test_a_run_with_a_failed_image_on_moto_then_played(
     assert inspect_digest(location, creds=login) == good.digest
     (message,) = stack.messages()
     assert f"- {host}/missing:9.9: " in message["message"]
+
+    # The next run, with the missing image no longer selected, ends done and tells nobody.
+    stack.parameters["srcImageList"] = f"{host}/good:1"
+    again = _play(executing, stack, substitutions, definition, arn, "run-sm-2")
+    assert again.status == "SUCCEEDED"
+    assert again.states[-3:] == ["ReadSummary", "AnyImageFailed", "RunDone"]
+    assert stack.json_object("runs/run-sm-2/summary.json") == {
+        "copied": 0,
+        "skipped": 1,
+        "failed": 0,
+        "told": False,
+    }
+    assert len(stack.messages()) == 1
 
 
 def test_a_run_whose_plan_fails_is_told_by_the_state_machine(
