@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
+from fixtures.cfn_template import load_template
+from imageferry.awsrun import storage
 from imageferry.awsrun.batches import batches_of, read_batch, write_batch
 from imageferry.awsrun.emf import metric_line
 from imageferry.awsrun.environment import TASK_PARAMETERS, RunEnvironment, variable_name
@@ -123,3 +127,24 @@ def test_the_alarm_names_failed_images_and_counts_the_rest() -> None:
     assert split_location("bucket/results/x/manifest.json") == ("bucket", "results/x/manifest.json")
     with pytest.raises(ConfigError):
         split_location("bucket-only")
+
+
+def test_the_task_role_allows_every_call_the_steps_make() -> None:
+    """Each AWS call of :mod:`imageferry.awsrun.storage`, as IAM names it, is in the
+    template's TaskRole (moto does not check IAM, so the functional tests cannot)."""
+    source = Path(storage.__file__).read_text(encoding="utf-8")
+    services = {"S3": "s3", "DYNAMODB": "dynamodb", "SNS": "sns"}
+    # IAM's name where it differs from the API's.
+    iam_names = {"s3:ListObjectsV2": "s3:ListBucket"}
+    called = {
+        iam_names.get(f"{services[s]}:{a}", f"{services[s]}:{a}")
+        for s, a in re.findall(r"_call\((S3|DYNAMODB|SNS), \"(\w+)\"", source)
+    }
+    assert len(called) == 6, called
+    role = load_template()["Resources"]["TaskRole"]["Properties"]["Policies"]
+    allowed: set[str] = set()
+    for policy in role:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            allowed.update([actions] if isinstance(actions, str) else actions)
+    assert called <= allowed, called - allowed
