@@ -56,6 +56,7 @@ async def copy_batch(
     pairs = read_batch(storage.get_json(env.batch_key), env.batch_key)
     say(f"INFO batch {env.batch_key}: {len(pairs)} image(s)")
     recorder = RowRecorder(env.run_id, storage.put_rows, say)
+    gate.on_request(recorder.urgent)
     conns = await open_connections(env.spec, settings=settings, secrets=secrets)
     try:
         conns.repository = gate.guard(conns.repository)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from imageferry.errors import InvalidReference
+from imageferry.errors import FerryError, InvalidReference
 from imageferry.reference import Reference
 from imageferry.store.results import LogLevel, UnitResult
 from imageferry.store.status import ImageStatus
@@ -91,6 +91,7 @@ class RowRecorder:
     say: Callable[[str], None]
     counts: Counts = field(default_factory=Counts)
     recorded: set[str] = field(default_factory=set)
+    flush_every: int = FLUSH_EVERY
     _waiting: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self, result: UnitResult) -> None:
@@ -99,13 +100,22 @@ class RowRecorder:
         self.counts.add(result)
         self.recorded.add(result.source)
         self._waiting.append(row_for(result, self.run_id))
-        if len(self._waiting) >= FLUSH_EVERY:
+        if len(self._waiting) >= self.flush_every:
             self.flush()
+
+    def urgent(self) -> None:
+        """From now on, write each row at once (the container may be killed soon)."""
+        self.flush_every = 1
+        try:
+            self.flush()
+        except FerryError as e:  # called from a signal handler: said, and kept for later
+            self.say(f"WARNING writing rows: {e}")
 
     def log(self, level: LogLevel, message: str) -> None:
         self.say(f"{level} {message}")
 
     def flush(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        if waiting:
-            self.write(waiting)
+        """Write the waiting rows; when that fails they stay waiting."""
+        if self._waiting:
+            self.write(self._waiting)
+            self._waiting = []

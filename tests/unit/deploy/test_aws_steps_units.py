@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from imageferry.awsrun import storage
 from imageferry.awsrun.batches import batches_of, read_batch, write_batch
 from imageferry.awsrun.emf import metric_line
 from imageferry.awsrun.environment import TASK_PARAMETERS, RunEnvironment, variable_name
-from imageferry.awsrun.rows import image_key, row_for
+from imageferry.awsrun.rows import RowRecorder, image_key, row_for
+from imageferry.awsrun.stopping import StopGate, Stopped
 from imageferry.awsrun.storage import from_item, split_location, to_item
 from imageferry.awsrun.summary import MAX_LISTED, Failure, RunSummary, message_of
 from imageferry.errors import ConfigError
@@ -148,3 +150,31 @@ def test_the_task_role_allows_every_call_the_steps_make() -> None:
             actions = statement["Action"]
             allowed.update([actions] if isinstance(actions, str) else actions)
     assert called <= allowed, called - allowed
+
+
+def test_a_stop_writes_waiting_rows_and_then_each_at_once() -> None:
+    written: list[int] = []
+    said: list[str] = []
+    failing = [True]
+
+    def write(rows: list[dict[str, object]]) -> None:
+        if failing[0]:
+            raise ConfigError("table unreachable")
+        written.append(len(rows))
+
+    recorder = RowRecorder("run-1", write, said.append)
+    gate = StopGate()
+    gate.on_request(recorder.urgent)
+    result = UnitResult("r.example/app:1", "d.example/app:1", ImageStatus.SKIPPED)
+    recorder.result(result)
+    assert written == []  # waits for a group of 25
+    gate.request()
+    assert said == ["WARNING writing rows: table unreachable"]  # kept, not lost
+    failing[0] = False
+    recorder.result(replace(result, source="r.example/app:2"))
+    assert written == [2]
+    recorder.result(replace(result, source="r.example/app:3"))
+    assert written == [2, 1]
+    factory = gate.guard(lambda registry, name: pytest.fail("a stopped batch opened a repository"))
+    with pytest.raises(Stopped, match="stopped \\(SIGTERM\\) before this image started"):
+        factory("r.example", "app")
