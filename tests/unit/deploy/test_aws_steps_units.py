@@ -178,3 +178,23 @@ def test_a_stop_writes_waiting_rows_and_then_each_at_once() -> None:
     factory = gate.guard(lambda registry, name: pytest.fail("a stopped batch opened a repository"))
     with pytest.raises(Stopped, match="stopped \\(SIGTERM\\) before this image started"):
         factory("r.example", "app")
+
+
+def test_the_task_definition_sets_every_variable_the_steps_read() -> None:
+    definition = load_template()["Resources"]["TaskDefinition"]["Properties"]
+    (container,) = definition["ContainerDefinitions"]
+    names = {e["Name"] for e in container["Environment"]}
+    stack = {
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCOUNT_ID",
+        "RUN_BUCKET",
+        "RESULT_TABLE",
+        "ALARM_TOPIC_ARN",
+        "METRICS_NAMESPACE",
+        "TASK_NAME",
+    }
+    assert names == {variable_name(p) for p in TASK_PARAMETERS} | stack
+    # Each names the parameter it carries.
+    for item in container["Environment"]:
+        if item["Name"] not in stack:
+            assert variable_name(item["Value"]["Ref"]) == item["Name"]
