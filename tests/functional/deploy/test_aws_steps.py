@@ -28,9 +28,11 @@ from fixtures.tasks import (
     ecr_image,
     ecr_repo_push,
 )
+from imageferry.copy.referrers import tag_for
+from imageferry.digest import Digest
 from imageferry.ecr.hosts import EcrRegistry
 from stand_ins.ecr import EcrStandIn
-from stand_ins.images import push_image
+from stand_ins.images import push_artifact, push_image
 from stand_ins.moto import MotoServer
 from stand_ins.registry import LocalRegistry
 from stand_ins.skopeo import inspect_digest
@@ -193,6 +195,9 @@ def test_failed_images_and_a_lost_batch_are_told_once(
 ) -> None:
     """A public-registry-style source (a loopback registry, named in each entry)."""
     good = push_image(src_registry.url, "good", "1", seed="good")
+    # A cosign signature: found by its tag (this registry has no referrers API).
+    signature_tag = f"{tag_for(Digest.parse(good.digest))}.sig"
+    push_artifact(src_registry.url, "good", signature_tag, subject=good)
     host = src_registry.host
     dst = EcrRegistry(CURRENT_ACCOUNT, "us-west-2")
     stack = make_stack(
@@ -201,6 +206,7 @@ def test_failed_images_and_a_lost_batch_are_told_once(
             "srcList": "SELECTED",
             "srcImageList": f"{host}/good:1,{host}/missing:9.9,{host}/gone:ALL_TAGS",
             "destRegion": dst.region,
+            "copyReferrers": "true",
         },
         dst,
     )
@@ -247,6 +253,8 @@ def test_failed_images_and_a_lost_batch_are_told_once(
 
     rows = stack.rows("run-3")
     assert rows[(f"{host}/good", "1")]["Status"] == "Done"
+    # copyReferrers: the image's signature is one more image of the batch.
+    assert rows[(f"{host}/good", signature_tag)]["Status"] == "Done"
     assert rows[(f"{host}/missing", "9.9")]["Status"] == "Error"
     assert rows[(f"{host}/gone", "ALL_TAGS")]["Error"].startswith(f"{host}/gone has no tags")
     location, login = ecr_image(accounts, dst, "good:1")
@@ -260,7 +268,7 @@ def test_failed_images_and_a_lost_batch_are_told_once(
     (message,) = stack.messages()
     assert message["subject"] == f"imageferry {STACK_NAME}: 3 image(s) failed in run run-3"
     text = message["message"]
-    assert "1 copied, 0 skipped, 3 failed" in text
+    assert "2 copied, 0 skipped, 3 failed" in text
     assert f"- {host}/missing:9.9: " in text
     assert f"- {host}/gone:ALL_TAGS: {host}/gone has no tags to copy" in text
     assert f"- {host}/lost:1: BatchFailed: ferry aws copy-batch did not finish" in text
