@@ -42,6 +42,7 @@ __all__ = [
     "CLOUDFORMATION",
     "DYNAMODB",
     "ECR",
+    "S3",
     "SECRETS_MANAGER",
     "SERVICES",
     "SNS",
@@ -76,6 +77,7 @@ CLOUDFORMATION = AwsService(
     "AWS CloudFormation", "cloudformation", "AWS_ENDPOINT_URL_CLOUDFORMATION"
 )
 STEP_FUNCTIONS = AwsService("AWS Step Functions", "states", "AWS_ENDPOINT_URL_SFN")
+S3 = AwsService("Amazon S3", "s3", "AWS_ENDPOINT_URL_S3")
 DYNAMODB = AwsService("Amazon DynamoDB", "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB")
 #: AWS as a whole, for what happens before any one service is called (sessions).
 AWS = AwsService("AWS", "", "AWS_ENDPOINT_URL")
@@ -87,6 +89,7 @@ SERVICES = {
     "sns": SNS,
     "cloudformation": CLOUDFORMATION,
     "stepfunctions": STEP_FUNCTIONS,
+    "s3": S3,
     "dynamodb": DYNAMODB,
 }
 
@@ -173,7 +176,14 @@ _THROTTLED = frozenset(
     }
 )
 _NOT_FOUND = frozenset(
-    {"RepositoryNotFoundException", "ResourceNotFoundException", "NotFound", "NotFoundException"}
+    {
+        "RepositoryNotFoundException",
+        "ResourceNotFoundException",
+        "NotFound",
+        "NotFoundException",
+        "NoSuchKey",
+        "NoSuchBucket",
+    }
 )
 
 _ERRORS: dict[Cause, type[AwsError]] = {

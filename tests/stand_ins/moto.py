@@ -9,7 +9,8 @@ URLs itself.
 
 moto's control API (``/moto-api/``): ``POST /moto-api/reset`` clears every
 backend, ``GET /moto-api/data.json`` dumps the models (e.g. SNS topics with
-their ``sent_notifications``).
+their ``sent_notifications``), ``POST /moto-api/config`` switches behaviours
+(such as running state machines).
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ class MotoServer(Service):
         response = httpx.post(f"{self.url}/moto-api/reset", timeout=10.0)
         if response.status_code != 200:
             raise SandboxError(f"moto reset failed: HTTP {response.status_code}")
+
+    def configure(self, config: dict[str, Any]) -> None:
+        """Change moto's behaviour (``POST /moto-api/config``), e.g.
+        ``{"stepfunctions": {"execute_state_machine": True}}`` to run state machines."""
+        response = httpx.post(f"{self.url}/moto-api/config", json=config, timeout=10.0)
+        if response.status_code >= 300:
+            raise SandboxError(f"moto config failed: HTTP {response.status_code}")
 
     def model_data(self) -> dict[str, Any]:
         """moto's dump of every model instance (``GET /moto-api/data.json``)."""

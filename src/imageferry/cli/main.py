@@ -67,6 +67,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("imageferry.cli.task", "task"),
     ("imageferry.cli.serve", None),
     ("imageferry.cli.worker", None),
+    ("imageferry.cli.aws", "aws"),
 ]
 
 

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from imageferry import metrics
 from imageferry.copy import CopyEngine, CopyOptions, ImageResult, PlannedImage
@@ -29,7 +29,7 @@ from imageferry.logfile import defect_line
 from imageferry.reference import Reference
 from imageferry.settings import Settings
 from imageferry.store import Store
-from imageferry.store.results import ImageUnit, UnitResult
+from imageferry.store.results import ImageUnit, LogLevel, UnitResult
 from imageferry.store.status import ImageStatus, RunStatus
 from imageferry.tasks.alarm_routing import why_no_alarm
 from imageferry.tasks.connections import RunConnections, open_connections
@@ -45,7 +45,17 @@ if TYPE_CHECKING:
     from imageferry.secrets.base import SecretStore
     from imageferry.store.records import RunRecord
 
-__all__ = ["RunDependencies", "close_run", "copy_batch", "execute_run", "plan_task"]
+__all__ = [
+    "RunDependencies",
+    "UnitRecorder",
+    "close_run",
+    "copy_batch",
+    "copy_units",
+    "ensure_repositories",
+    "execute_run",
+    "missing_error",
+    "plan_task",
+]
 
 Pair = tuple[Reference, Reference]
 
@@ -71,6 +81,14 @@ class RunDependencies:
     log_location: str = "the server log"
 
 
+class UnitRecorder(Protocol):
+    """Where a run's unit states and log lines go (:class:`RunRecorder`, or another sink)."""
+
+    def result(self, result: UnitResult) -> None: ...
+
+    def log(self, level: LogLevel, message: str) -> None: ...
+
+
 class _RunSink:
     """ProgressSink that records each work unit's state through the run's recorder.
 
@@ -81,7 +99,7 @@ class _RunSink:
     ``copy_many`` has returned. Successes are final when reported.
     """
 
-    def __init__(self, recorder: RunRecorder, units: Sequence[WorkUnit]) -> None:
+    def __init__(self, recorder: UnitRecorder, units: Sequence[WorkUnit]) -> None:
         self._recorder = recorder
         self._units = units
         self._attempts: dict[str, int] = {}
@@ -179,7 +197,7 @@ async def _select(spec: TaskSpec, conns: RunConnections, images: Sequence[str] =
     )
 
 
-def _missing_error(pair: ImagePair) -> str:
+def missing_error(pair: ImagePair) -> str:
     repository = pair.source.with_tag(None)
     return (
         f"{repository.name} has no tags to copy ({ALL_TAGS}); check the repository name "
@@ -187,8 +205,8 @@ def _missing_error(pair: ImagePair) -> str:
     )
 
 
-async def _ensure_repositories(
-    recorder: RunRecorder, conns: RunConnections, pairs: Sequence[ImagePair]
+async def ensure_repositories(
+    recorder: UnitRecorder, conns: RunConnections, pairs: Sequence[ImagePair]
 ) -> dict[str, str]:
     """Create missing destination repositories; returns repository -> error."""
     failures: dict[str, str] = {}
@@ -340,14 +358,14 @@ async def _plan(
     recorder.log("INFO", f"{len(units)} image(s) selected")
     # Named by the user but matching nothing: a failure, not a quiet no-op.
     for unit, pair in zip(missing, selection.missing, strict=True):
-        error = _missing_error(pair)
+        error = missing_error(pair)
         _fail_unit(recorder, unit, error)
         recorder.log("ERROR", f"failed {unit.source}: {error}")
     # A run resumed after a restart has units already final: they stay as recorded.
     final = final_outcomes(store, run_id)
     if final:
         recorder.log("INFO", f"{len(final)} image(s) already final: not copied again")
-    failed_repos = await _ensure_repositories(recorder, conns, pairs)
+    failed_repos = await ensure_repositories(recorder, conns, pairs)
     runnable: list[WorkUnit] = []
     for unit, pair in zip(units, pairs, strict=True):
         problem = failed_repos.get(pair.destination.repository)
@@ -378,14 +396,7 @@ async def copy_batch(
     refs = [(Reference.parse(u.source), Reference.parse(u.destination)) for u in units]
 
     async def copy(todo: list[WorkUnit], found: list[Pair]) -> list[ImageResult]:
-        sink = _RunSink(recorder, todo)
-        try:
-            done = await _engine(conns, deps, sink).copy_many(found, copy_options(spec))
-        except asyncio.CancelledError:
-            sink.release_unfinished()
-            raise
-        sink.record_failures(done)
-        return done
+        return await copy_units(conns, recorder, todo, found, copy_options(spec), deps.retry_delay)
 
     results = await copy_pending(units, refs, final, copy)
     if spec.copyReferrers:
@@ -393,15 +404,35 @@ async def copy_batch(
     return results
 
 
-def _engine(conns: RunConnections, deps: RunDependencies, sink: _RunSink) -> CopyEngine:
-    """The run's copy engine, reporting to ``sink``, with per-image retries."""
-    return CopyEngine(
+async def copy_units(
+    conns: RunConnections,
+    recorder: UnitRecorder,
+    units: Sequence[WorkUnit],
+    pairs: Sequence[Pair],
+    options: CopyOptions,
+    retry_delay: float,
+) -> list[ImageResult]:
+    """Copy ``pairs`` (one per unit) with the run's engine and per-image retries.
+
+    Each unit's state goes to ``recorder`` as the engine reports it: running
+    per attempt, then its final outcome. Results come back in unit order.
+    Cancelled, the units started and not final go back to pending.
+    """
+    sink = _RunSink(recorder, units)
+    engine = CopyEngine(
         conns.repository,
         max_images=conns.spec.concurrency,
         events=sink,
         image_attempts=IMAGE_ATTEMPTS,
-        retry_delay=deps.retry_delay,
+        retry_delay=retry_delay,
     )
+    try:
+        done = await engine.copy_many(pairs, options)
+    except asyncio.CancelledError:
+        sink.release_unfinished()
+        raise
+    sink.record_failures(done)
+    return done
 
 
 async def _copy_referrers(
@@ -418,10 +449,7 @@ async def _copy_referrers(
     options = referrer_options(copy_options(conns.spec))
 
     async def run_units(todo: list[WorkUnit], found: list[Pair]) -> list[ImageResult]:
-        sink = _RunSink(recorder, todo)
-        done = await _engine(conns, deps, sink).copy_many(found, options)
-        sink.record_failures(done)
-        return done
+        return await copy_units(conns, recorder, todo, found, options, deps.retry_delay)
 
     async def copy(found: Sequence[Pair]) -> list[ImageResult]:
         units = [WorkUnit(run_id, str(src), str(dst)) for src, dst in found]
@@ -493,7 +521,7 @@ async def plan_task(
         ]
         planned = await engine.dry_run(refs, copy_options(spec))
         planned += [
-            PlannedImage(str(p.source), str(p.destination), None, "failed", error=_missing_error(p))
+            PlannedImage(str(p.source), str(p.destination), None, "failed", error=missing_error(p))
             for p in selection.missing
         ]
         return planned, list(selection.notes)
