@@ -7,3 +7,5 @@ copy engine; only where results go differs: batch files in S3, one DynamoDB row
 per image, embedded-metric-format lines on stdout and one SNS message per
 failed run.
 """
+
+__all__: list[str] = []
