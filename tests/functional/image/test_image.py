@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fixtures.image import ROOT, BuiltImage
+from fixtures.image import ROOT, BuiltImage, write_report
 from stand_ins.images import push_image
 from stand_ins.registry import LocalRegistry
 from stand_ins.skopeo import inspect_digest, inspect_raw, run_skopeo
@@ -47,7 +47,6 @@ from stand_ins.skopeo import inspect_digest, inspect_raw, run_skopeo
 pytestmark = [pytest.mark.image, pytest.mark.timeout(1500)]
 
 FERRY = str(Path(sys.executable).parent / "ferry")
-REPORT = ROOT / "test-artifacts" / "image" / "report.json"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 USER = "10001:10001"
 
@@ -108,25 +107,12 @@ def _entrypoint(built_image: BuiltImage) -> list[str]:
     return entrypoint
 
 
-def _write_report(values: dict[str, Any]) -> None:
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    report = json.loads(REPORT.read_text()) if REPORT.is_file() else {}
-    REPORT.write_text(json.dumps({**report, **values}, indent=2) + "\n")
-
-
 def test_the_build_starts_from_the_local_base(built_image: BuiltImage) -> None:
     buildah = built_image.buildah
     base = buildah.image_config(built_image.base)["rootfs"]["diff_ids"]
     image = buildah.image_config(built_image.name)["rootfs"]["diff_ids"]
     assert image[: len(base)] == base
     assert len(image) > len(base)
-    _write_report(
-        {
-            "base_seconds": round(built_image.base_seconds, 1),
-            "base_from_cache": built_image.base_cached,
-            "build_seconds": round(built_image.build_seconds, 1),
-        }
-    )
 
 
 def test_the_image_configuration(built_image: BuiltImage) -> None:
@@ -177,7 +163,8 @@ def test_ferry_runs_as_a_non_root_user_who_can_write_the_data_dir(
     shown = _run_ok(buildah.in_container(image_container, *config["Entrypoint"], *config["Cmd"]))
     assert "Usage: ferry" in shown
     _run_ok(buildah.in_container(image_container, *config["Entrypoint"], "task", "list"))
-    owner = buildah.in_container(image_container, "stat", "-c", "%u", "imageferry.db")
+    data_dir = dict(item.split("=", 1) for item in config["Env"])["FERRY_DATA_DIR"]
+    owner = buildah.in_container(image_container, "stat", "-c", "%u", f"{data_dir}/imageferry.db")
     assert _run_ok(owner).strip() == "10001"
 
 
@@ -224,7 +211,7 @@ def test_ferry_copies_the_built_image_across_registries(
     tars = [_layer_bytes(dst_registry, "imageferry", layer["digest"]) for layer in layers]
     base_layers = len(built_image.buildah.image_config(built_image.base)["rootfs"]["diff_ids"])
     ours = layers[base_layers:]
-    _write_report(
+    write_report(
         {
             "digest": pushed,
             "layers": len(layers),
