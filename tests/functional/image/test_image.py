@@ -102,6 +102,10 @@ def _config(built_image: BuiltImage) -> dict[str, Any]:
     return config
 
 
+def _env(config: dict[str, Any]) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in config["Env"])
+
+
 def _entrypoint(built_image: BuiltImage) -> list[str]:
     entrypoint: list[str] = _config(built_image)["Entrypoint"]
     return entrypoint
@@ -120,8 +124,7 @@ def test_the_image_configuration(built_image: BuiltImage) -> None:
     assert config["Entrypoint"] == ["ferry"]
     assert config["Cmd"] == ["--help"]
     assert config["User"] == USER
-    env = dict(item.split("=", 1) for item in config["Env"])
-    assert env["FERRY_DATA_DIR"] == "/var/lib/imageferry"
+    assert _env(config)["FERRY_DATA_DIR"] == "/var/lib/imageferry"
     labels = config["Labels"]
     assert labels["org.opencontainers.image.version"] == PYPROJECT["project"]["version"]
     assert labels["org.opencontainers.image.licenses"] == PYPROJECT["project"]["license"]
@@ -163,7 +166,7 @@ def test_ferry_runs_as_a_non_root_user_who_can_write_the_data_dir(
     shown = _run_ok(buildah.in_container(image_container, *config["Entrypoint"], *config["Cmd"]))
     assert "Usage: ferry" in shown
     _run_ok(buildah.in_container(image_container, *config["Entrypoint"], "task", "list"))
-    data_dir = dict(item.split("=", 1) for item in config["Env"])["FERRY_DATA_DIR"]
+    data_dir = _env(config)["FERRY_DATA_DIR"]
     owner = buildah.in_container(image_container, "stat", "-c", "%u", f"{data_dir}/imageferry.db")
     assert _run_ok(owner).strip() == "10001"
 
