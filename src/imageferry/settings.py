@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     port: int = 8080
     #: Password for the admin account created on first start (else one is generated).
     admin_password: SecretStr = SecretStr("")
+    #: ``local`` (runs in the ``ferry serve`` process) or ``celery`` (``ferry worker``s
+    #: take the runs' batches from ``broker_url``; the store must then be shared).
+    executor: Literal["local", "celery"] = "local"
+    #: The Celery broker, e.g. ``redis://redis:6379/0``.
+    broker_url: str = ""
+    #: The Celery queue batches are sent to and workers consume.
+    queue: str = "ferry"
 
     @property
     def resolved_database_url(self) -> str:
