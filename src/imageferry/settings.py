@@ -54,12 +54,11 @@ class Settings(BaseSettings):
     port: int = 8080
     #: Password for the admin account created on first start (else one is generated).
     admin_password: SecretStr = SecretStr("")
-    #: ``local`` (runs in the ``ferry serve`` process) or ``celery`` (``ferry worker``s
-    #: take the runs' batches from ``broker_url``; the store must then be shared).
+    #: ``local`` (runs copy inside ``ferry serve``) or ``celery`` (``ferry worker``s copy).
     executor: Literal["local", "celery"] = "local"
-    #: The Celery broker, e.g. ``redis://redis:6379/0``.
-    broker_url: str = ""
-    #: The Celery queue batches are sent to and workers consume.
+    #: The Celery broker for ``executor=celery``, e.g. ``redis://127.0.0.1:6379/0``.
+    broker_url: SecretStr = SecretStr("")
+    #: The Celery queue runs' batches go to (``ferry worker --queues``).
     queue: str = "ferry"
 
     @property

@@ -243,7 +243,8 @@ def monitor_for(settings: Settings) -> WorkerMonitor | None:
     """
     if settings.executor != "celery":
         return None
-    if not settings.broker_url:
+    broker_url = settings.broker_url.get_secret_value()
+    if not broker_url:
         raise ConfigError("FERRY_EXECUTOR=celery needs FERRY_BROKER_URL (e.g. redis://host:6379/0)")
     try:
         from celery import Celery
@@ -251,6 +252,6 @@ def monitor_for(settings: Settings) -> WorkerMonitor | None:
         raise ConfigError(
             "FERRY_EXECUTOR=celery needs the celery extra: pip install 'imageferry[celery]'"
         ) from None
-    app = Celery("imageferry-monitor", broker=settings.broker_url, set_as_current=False)
+    app = Celery("imageferry-monitor", broker=broker_url, set_as_current=False)
     queues = tuple(q.strip() for q in settings.queue.split(",") if q.strip())
     return WorkerMonitor(app, queues)
