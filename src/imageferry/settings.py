@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     broker_url: SecretStr = SecretStr("")
     #: The Celery queue runs' batches go to (``ferry worker --queues``).
     queue: str = "ferry"
+    #: Runs of each task ``ferry task prune`` keeps (with their results and logs); 0: all.
+    keep_runs: int = Field(default=0, ge=0)
 
     @property
     def resolved_database_url(self) -> str:
