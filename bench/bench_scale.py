@@ -131,6 +131,7 @@ class Process:
 @contextmanager
 def cluster(
     workers: int,
+    concurrency: int,
     args: argparse.Namespace,
     redis_server: RedisServer,
     pg: PostgresServer,
@@ -161,7 +162,7 @@ def cluster(
     started: list[Process] = []
     try:
         for i in range(workers):
-            argv = worker_args(args.concurrency, hostname=f"w{i + 1}@bench")
+            argv = worker_args(concurrency, hostname=f"w{i + 1}@bench")
             started.append(Process(argv, env, work / f"worker{i + 1}.log"))
         base = f"http://127.0.0.1:{port}/api"
         headers = {"Authorization": f"Bearer {token}"}
@@ -224,6 +225,7 @@ def run_task(
 
 def measure(
     workers: int,
+    concurrency: int,
     refs: list[str],
     source: LocalRegistry,
     profile: Profile,
@@ -237,7 +239,7 @@ def measure(
         link_stats: list[dict[str, Any]] = []
         src, dst = stack.enter_context(linked(profile, [source, dest], link_stats))
         client, server, ferry_workers, url = stack.enter_context(
-            cluster(workers, args, redis_server, pg, work)
+            cluster(workers, concurrency, args, redis_server, pg, work)
         )
         pids = {
             "server": [server.pid],
@@ -259,6 +261,7 @@ def measure(
     total = sum(cpu.values())
     result = {
         "workers": workers,
+        "concurrency": concurrency,
         "status": run["status"],
         "images_copied": run["images_copied"],
         "images_failed": run["images_failed"],
@@ -272,13 +275,27 @@ def measure(
         "redis_memory_bytes": redis_after["memory"],
         "pg_transactions": xacts,
     }
-    print(f"  {workers} worker(s): {run['status']} in {wall:.1f} s, {total:.1f} CPU s", flush=True)
+    print(
+        f"  {workers} worker(s) x {concurrency}: {run['status']} in {wall:.1f} s, "
+        f"{total:.1f} CPU s",
+        flush=True,
+    )
     return result
+
+
+def _round(spec: str, concurrency: int) -> tuple[int, int]:
+    """``N`` (workers, the default concurrency) or ``NxC``."""
+    workers, _, each = spec.partition("x")
+    return int(workers), int(each) if each else concurrency
+
+
+def _label(result: dict[str, Any]) -> str:
+    return f"{result['workers']} worker(s) x {result['concurrency']}"
 
 
 def table(report: dict[str, Any]) -> str:
     rows = report["rounds"]
-    head = "| measure | " + " | ".join(f"{r['workers']} worker(s)" for r in rows) + " |"
+    head = "| measure | " + " | ".join(_label(r) for r in rows) + " |"
     lines = [head, "|---|" + "---|" * len(rows)]
 
     def row(label: str, cell: Any) -> None:
@@ -301,7 +318,11 @@ def table(report: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--link", choices=sorted(PROFILES), default="region")
-    parser.add_argument("--workers", default="1,2", help="worker counts to compare")
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="worker counts to compare; NxC also sets that round's --concurrency, e.g. 1,2,1x4",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="ferry worker --concurrency")
     parser.add_argument("--batch-size", type=int, default=25, help="FERRY_BATCH_SIZE")
     parser.add_argument("--task-concurrency", type=int, default=10, help="the task's concurrency")
@@ -309,7 +330,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
     profile = PROFILES[args.link]
-    counts = [int(n) for n in args.workers.split(",") if n]
+    rounds = [_round(spec, args.concurrency) for spec in args.workers.split(",") if spec]
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
         "link": {"name": args.link, **profile.__dict__},
@@ -331,7 +352,7 @@ def main() -> None:
         redis_server = stack.enter_context(redis())
         pg = stack.enter_context(postgres())
         report["rounds"] = [
-            measure(n, refs, source, profile, redis_server, pg, args) for n in counts
+            measure(n, c, refs, source, profile, redis_server, pg, args) for n, c in rounds
         ]
     report["machine"]["load_after"] = os.getloadavg()
     print()
