@@ -10,7 +10,11 @@ processes (the command lines of ``tests/fixtures/distributed.py``, which
 the compose file runs too). It creates a ONE_TIME task naming every tag and
 times the run from the task's creation to its DONE.
 
-Reported per worker count: wall time and images per second; CPU seconds of
+``--workers local,...`` adds the embedded default (``FERRY_EXECUTOR=local``,
+no Redis involved) on the same PostgreSQL store, as the baseline.
+
+Reported per worker count: wall time and images per second, and how much of
+it was planning (listing, selecting, queueing the batches); CPU seconds of
 each process (the server, the workers, Redis, PostgreSQL with its backends,
 the registries, the links); the broker's and the store's share of all that
 CPU; Redis commands and PostgreSQL transactions the run cost.
@@ -21,6 +25,7 @@ CPU-bound: the table says where the CPU went, which is the point.
 Usage::
 
     .venv/bin/python bench/bench_scale.py                 # 1 and 2 workers, region link
+    .venv/bin/python bench/bench_scale.py --workers local,1,2,1x4
     .venv/bin/python bench/bench_scale.py --workers 1,2,4 --concurrency 2 --batch-size 25
 
 Results: a table on stdout and JSON in bench/results/.
@@ -37,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +149,8 @@ def cluster(
     port = _free_port()
     env = {
         **os.environ,
-        "FERRY_EXECUTOR": "celery",
+        # No workers: the embedded default on the same store, the baseline.
+        "FERRY_EXECUTOR": "celery" if workers else "local",
         "FERRY_BROKER_URL": redis_server.url(),
         "FERRY_DATABASE_URL": url,
         "FERRY_DATA_DIR": str(work / "data"),
@@ -223,6 +230,20 @@ def run_task(
     raise SystemExit(f"the run did not end within {args.timeout} s")
 
 
+def planning_seconds(client: httpx.Client, run: dict[str, Any]) -> float | None:
+    """From the run's start to its log line saying the batches were queued (celery mode)."""
+    lines = client.get(f"/runs/{run['id']}/logs", params={"limit": 5000}).json()["items"]
+    queued = [line["ts"] for line in lines if "queued for the workers" in line["message"]]
+    if not queued or not run.get("started_at"):
+        return None
+    return round((_moment(queued[0]) - _moment(run["started_at"])).total_seconds(), 2)
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def measure(
     workers: int,
     concurrency: int,
@@ -254,6 +275,7 @@ def measure(
         started = time.monotonic()
         run = run_task(client, refs, src, dst, args)
         wall = time.monotonic() - started
+        planning = planning_seconds(client, run)
         cpu = {k: sum(tree_cpu(p) for p in v) - cpu_before[k] for k, v in pids.items()}
         cpu["registries"] = sum(process_cpu(p) for p in regs) - regs_before
         redis_after, xacts = redis_counters(redis_server), pg_transactions(pg, url) - xacts_before
@@ -267,6 +289,7 @@ def measure(
         "images_failed": run["images_failed"],
         "wall": round(wall, 2),
         "images_per_second": round(len(refs) / wall, 1),
+        "planning_seconds": planning,
         "cpu": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_total": round(total, 2),
         "broker_share": round(cpu["redis"] / total, 3) if total else 0.0,
@@ -275,21 +298,21 @@ def measure(
         "redis_memory_bytes": redis_after["memory"],
         "pg_transactions": xacts,
     }
-    print(
-        f"  {workers} worker(s) x {concurrency}: {run['status']} in {wall:.1f} s, "
-        f"{total:.1f} CPU s",
-        flush=True,
-    )
+    print(f"  {_label(result)}: {run['status']} in {wall:.1f} s, {total:.1f} CPU s", flush=True)
     return result
 
 
 def _round(spec: str, concurrency: int) -> tuple[int, int]:
-    """``N`` (workers, the default concurrency) or ``NxC``."""
+    """``N`` (workers, the default concurrency), ``NxC``, or ``local`` (0 workers)."""
+    if spec == "local":
+        return 0, 0
     workers, _, each = spec.partition("x")
     return int(workers), int(each) if each else concurrency
 
 
 def _label(result: dict[str, Any]) -> str:
+    if not result["workers"]:
+        return "embedded (local executor)"
     return f"{result['workers']} worker(s) x {result['concurrency']}"
 
 
@@ -303,6 +326,10 @@ def table(report: dict[str, Any]) -> str:
 
     row("run", lambda r: f"{r['status']}, {r['images_copied']} copied, {r['images_failed']} failed")
     row("wall", lambda r: f"{r['wall']:.1f} s ({r['images_per_second']} images/s)")
+    row(
+        "of which planning (list, select, queue)",
+        lambda r: "" if r["planning_seconds"] is None else f"{r['planning_seconds']:.1f} s",
+    )
     for name in PROCESSES:
         row(f"CPU: {name}", lambda r, n=name: f"{r['cpu'][n]:.1f} s")
     row("CPU: all", lambda r: f"{r['cpu_total']:.1f} s")
@@ -321,7 +348,8 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         default="1,2",
-        help="worker counts to compare; NxC also sets that round's --concurrency, e.g. 1,2,1x4",
+        help="worker counts to compare; NxC also sets that round's --concurrency; "
+        "local: the embedded default on the same store (e.g. local,1,2,1x4)",
     )
     parser.add_argument("--concurrency", type=int, default=2, help="ferry worker --concurrency")
     parser.add_argument("--batch-size", type=int, default=25, help="FERRY_BATCH_SIZE")
