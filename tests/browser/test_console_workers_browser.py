@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from fixtures.browser import VALID, screenshot
 from fixtures.celery_worker import HeldBatches, celery_app, poll, running_worker, send_batch
 from fixtures.redis_server import *  # noqa: F403
-from imageferry.executor.workers import WorkerMonitor
+from imageferry.executor.workers import WorkerMonitor, monitor_app
 from imageferry.secrets import open_secret_store
 from imageferry.settings import Settings
 from imageferry.store import Store
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def monitor(redis_url: str) -> WorkerMonitor:
-    return WorkerMonitor(celery_app(redis_url), ("ferry",), ttl=0.0, timeout=0.5)
+    return WorkerMonitor(monitor_app(redis_url), ("ferry",), ttl=0.0, timeout=0.5)
 
 
 @pytest.fixture

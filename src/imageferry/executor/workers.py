@@ -43,6 +43,7 @@ __all__ = [
     "WorkerInfo",
     "WorkerMonitor",
     "WorkersSnapshot",
+    "monitor_app",
     "monitor_for",
     "queue_depth",
     "units_held",
@@ -246,6 +247,17 @@ def monitor_for(settings: Settings) -> WorkerMonitor | None:
     broker_url = settings.broker_url.get_secret_value()
     if not broker_url:
         raise ConfigError("FERRY_EXECUTOR=celery needs FERRY_BROKER_URL (e.g. redis://host:6379/0)")
+    queues = tuple(q.strip() for q in settings.queue.split(",") if q.strip())
+    return WorkerMonitor(monitor_app(broker_url), queues)
+
+
+def monitor_app(broker_url: str) -> Celery:
+    """A Celery app that only looks: no tasks, and no retrying a broker that is down.
+
+    Celery's defaults retry a refused connection for seconds; a scrape or a page
+    would hang as long. Here the first failure is the answer (the snapshot says
+    so), and the next snapshot tries again.
+    """
     try:
         from celery import Celery
     except ImportError:
@@ -253,5 +265,10 @@ def monitor_for(settings: Settings) -> WorkerMonitor | None:
             "FERRY_EXECUTOR=celery needs the celery extra: pip install 'imageferry[celery]'"
         ) from None
     app = Celery("imageferry-monitor", broker=broker_url, set_as_current=False)
-    queues = tuple(q.strip() for q in settings.queue.split(",") if q.strip())
-    return WorkerMonitor(app, queues)
+    app.conf.update(
+        broker_connection_timeout=2,
+        broker_connection_retry=False,
+        broker_connection_max_retries=0,
+        broker_transport_options={"max_retries": 0},
+    )
+    return app

@@ -18,7 +18,7 @@ from fixtures.browser import VALID, log_in
 from fixtures.celery_worker import HeldBatches, celery_app, poll, running_worker, send_batch
 from fixtures.redis_server import *  # noqa: F403
 from imageferry.errors import ConfigError
-from imageferry.executor.workers import WorkerMonitor, monitor_for
+from imageferry.executor.workers import WorkerMonitor, monitor_app, monitor_for
 from imageferry.secrets import open_secret_store
 from imageferry.settings import Settings
 from imageferry.store import Store
@@ -54,7 +54,7 @@ def test_celery_settings_make_the_monitor(redis_url: str) -> None:
 def celery_client(
     settings: Settings, store: Store, service: TaskService, redis_url: str
 ) -> Iterator[tuple[httpx.Client, WorkerMonitor]]:
-    monitor = WorkerMonitor(celery_app(redis_url), ("ferry",), ttl=0.0, timeout=0.5)
+    monitor = WorkerMonitor(monitor_app(redis_url), ("ferry",), ttl=0.0, timeout=0.5)
     app = create_app(
         settings,
         service=service,
