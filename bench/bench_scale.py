@@ -222,12 +222,34 @@ def run_task(
     task_id = created.json()["id"]
     client.post(f"/tasks/{task_id}/start")  # 409 when the scheduler started it first
     deadline = time.monotonic() + args.timeout
+    seen: dict[str, Any] = {}
     while time.monotonic() < deadline:
         runs = client.get(f"/tasks/{task_id}").json()["runs"]
         if runs and runs[0]["status"] in FINISHED:
-            return dict(runs[0])
+            return {**runs[0], "seen": seen}
+        if not seen and runs and runs[0]["images_done"]:
+            seen = glimpse(client)
         time.sleep(1.0)
     raise SystemExit(f"the run did not end within {args.timeout} s")
+
+
+def glimpse(client: httpx.Client) -> dict[str, Any]:
+    """What the console's Workers view and ``/metrics`` say once copying has begun."""
+    workers = client.get("/workers")
+    if workers.status_code != 200:  # the embedded default has none
+        return {"workers": None}
+    body = workers.json()
+    metrics = client.get(client.base_url.join("/metrics"))
+    gauges = [
+        line
+        for line in metrics.text.splitlines()
+        if line.startswith(("ferry_queue_depth", "ferry_units_in_flight", "ferry_worker_up"))
+    ]
+    return {
+        "workers": {w["name"]: w["units_in_flight"] for w in body["workers"] if w["alive"]},
+        "queues": body["queues"],
+        "gauges": gauges,
+    }
 
 
 def planning_seconds(client: httpx.Client, run: dict[str, Any]) -> float | None:
@@ -290,6 +312,7 @@ def measure(
         "wall": round(wall, 2),
         "images_per_second": round(len(refs) / wall, 1),
         "planning_seconds": planning,
+        "seen_while_copying": run["seen"],
         "cpu": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_total": round(total, 2),
         "broker_share": round(cpu["redis"] / total, 3) if total else 0.0,
