@@ -28,6 +28,18 @@ name                                       type      labels
                                                      time by the console)
 ========================================== ========= ===========================
 
+With ``FERRY_EXECUTOR=celery`` the console also asks the broker at each scrape
+(:class:`WorkerCollector`, answers cached for a few seconds):
+
+========================================== ========= ===========================
+``ferry_queue_depth``                      gauge     ``queue``: messages (batches)
+                                                     waiting in the broker
+``ferry_units_in_flight``                  gauge     ``worker``: units it is
+                                                     copying now
+``ferry_worker_up``                        gauge     ``worker``: 1 when it answered
+                                                     the last broadcast, else 0
+========================================== ========= ===========================
+
 The ``record_*`` functions are the one-line hooks for the code that observes
 each event (the task executor for images and runs, the registry transport for
 requests, retries and rate-limit pauses).
@@ -35,8 +47,13 @@ requests, retries and rate-limit pauses).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from imageferry.executor.workers import WorkersSnapshot
 
 __all__ = [
     "CONTENT_TYPE",
@@ -52,12 +69,14 @@ __all__ = [
     "RUN_SECONDS",
     "TASKS",
     "PrometheusStats",
+    "WorkerCollector",
     "exposition",
     "record_image",
     "record_rate_limit_wait",
     "record_request",
     "record_retry",
     "record_run",
+    "worker_exposition",
 ]
 
 #: The registry every imageferry metric belongs to.
@@ -183,3 +202,51 @@ class PrometheusStats:
 
     def on_rate_limit_wait(self, registry: str, seconds: float) -> None:
         record_rate_limit_wait(registry, seconds)
+
+
+class WorkerCollector:
+    """The distributed mode's gauges, read from a workers snapshot at each collection."""
+
+    def __init__(self, snapshot: Callable[[], WorkersSnapshot]) -> None:
+        self._snapshot = snapshot
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "ferry_queue_depth",
+                "Batches of units waiting in the broker's queue, not yet taken by a worker.",
+                labels=["queue"],
+            ),
+            GaugeMetricFamily(
+                "ferry_units_in_flight",
+                "Units a Celery worker is copying now (its executing batches' units).",
+                labels=["worker"],
+            ),
+            GaugeMetricFamily(
+                "ferry_worker_up",
+                "1 when the Celery worker answered the last broadcast, 0 when it fell silent.",
+                labels=["worker"],
+            ),
+        )
+
+    def describe(self) -> Iterator[Metric]:
+        # Registering must not broadcast to the workers: describe without collecting.
+        return iter(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self._snapshot()
+        depth, in_flight, up = self._families()
+        for queue, count in sorted(snapshot.queues.items()):
+            depth.add_metric([queue], count)
+        for worker in snapshot.workers:
+            in_flight.add_metric([worker.name], worker.units_in_flight)
+            up.add_metric([worker.name], 1 if worker.alive else 0)
+        return iter((depth, in_flight, up))
+
+
+def worker_exposition(snapshot: Callable[[], WorkersSnapshot]) -> bytes:
+    """:class:`WorkerCollector`'s gauges in the text format, to append to :func:`exposition`."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorkerCollector(snapshot))
+    return generate_latest(registry)

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     #: Seconds before the broker hands an unacknowledged batch (its worker died) to
     #: another worker; longer than the slowest batch, or batches run twice (harmlessly).
     broker_visibility_timeout: int = Field(default=3600, ge=1)
+    #: Runs of each task ``ferry task prune`` keeps (with their results and logs); 0: all.
+    keep_runs: int = Field(default=0, ge=0)
 
     @property
     def resolved_database_url(self) -> str:

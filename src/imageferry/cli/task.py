@@ -1,4 +1,4 @@
-"""``ferry task``: create, list, show, run, start, stop, clone, delete tasks.
+"""``ferry task``: create, list, show, run, start, stop, clone, delete, prune tasks.
 
 Every command works on the local store (the embedded runtime under
 ``FERRY_DATA_DIR``) or, with ``--server URL`` (``FERRY_SERVER``) and an API
@@ -24,6 +24,7 @@ and progress go to stderr.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -563,6 +564,46 @@ def _run_of(backend: TaskBackend, task_id: str, run_id: str | None) -> RunRecord
     if run.task_id != task_id:
         raise ConfigError(f"run {run_id!r} belongs to task {run.task_id!r}, not {task_id!r}")
     return run
+
+
+@app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    keep: Annotated[
+        int | None,
+        typer.Option(min=1, help="Runs of each task to keep (default FERRY_KEEP_RUNS)."),
+    ] = None,
+    task_id: Annotated[
+        str | None, typer.Option("--task", metavar="TASK_ID", help="Only this task's runs.")
+    ] = None,
+) -> None:
+    """Delete old finished runs with their results and logs, keeping each task's newest."""
+    from imageferry.settings import load_settings
+    from imageferry.store import open_store
+
+    with _errors(ctx):
+        if chosen(ctx, SERVER):
+            raise ConfigError(
+                "ferry task prune works on the store itself: run it without --server, "
+                "with the server's FERRY_DATABASE_URL (or FERRY_DATA_DIR)"
+            )
+        fmt = output_format(ctx)
+        settings = load_settings()
+        wanted = keep or settings.keep_runs
+        if not wanted:
+            raise ConfigError("how many runs to keep? --keep N, or set FERRY_KEEP_RUNS")
+        with open_store(settings) as store:
+            if task_id is not None:
+                store.get_task(task_id)  # TaskNotFound names it
+            pruned = store.prune_runs(wanted, task_id)
+        if fmt == "json":
+            _echo_json({"keep": wanted, **dataclasses.asdict(pruned)})
+        else:
+            typer.echo(
+                f"deleted {pruned.runs} run{'' if pruned.runs == 1 else 's'} "
+                f"({pruned.results} image results, "
+                f"{pruned.log_lines} log lines); kept the newest {wanted} of each task"
+            )
 
 
 add_deploy_command(app, _session)

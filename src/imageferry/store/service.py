@@ -19,6 +19,7 @@ from imageferry.store.deployments import DeploymentService
 from imageferry.store.engine import make_engine
 from imageferry.store.migrate import migrate as run_migrations
 from imageferry.store.results import ResultService
+from imageferry.store.retention import RetentionService
 from imageferry.store.runs import RunService
 from imageferry.store.tasks import TaskService
 from imageferry.store.users import UserService
@@ -26,7 +27,9 @@ from imageferry.store.users import UserService
 __all__ = ["Store", "open_store"]
 
 
-class Store(TaskService, RunService, ResultService, UserService, DeploymentService):
+class Store(
+    TaskService, RunService, ResultService, RetentionService, UserService, DeploymentService
+):
     """Tasks, runs, per-image results, logs, users, API tokens and deployments in one database.
 
     ``target`` is :class:`Settings` (its ``resolved_database_url``), a URL, or

@@ -107,8 +107,12 @@ def create_token(
 
 @metrics_router.get("/metrics", tags=["metrics"], response_class=Response)
 def prometheus(console: ConsoleDep) -> Response:
-    """Every ``ferry_*`` metric in the Prometheus text format."""
+    """Every ``ferry_*`` metric in the Prometheus text format (with the Celery
+    workers' gauges when the executor is ``celery``)."""
     summary = summarize(console)
     for name, count in summary.tasks_by_status.items():
         metrics.TASKS.labels(status=name).set(count)
-    return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+    body = metrics.exposition()
+    if console.workers is not None:
+        body += metrics.worker_exposition(console.workers.snapshot)
+    return Response(body, media_type=metrics.CONTENT_TYPE)

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from imageferry.errors import AwsError, AwsThrottled, ConfigError, FerryError
+from imageferry.executor.workers import monitor_for
 from imageferry.secrets.base import InvalidSecret, SecretNotFound, SecretStore
 from imageferry.settings import Settings
 from imageferry.store.errors import (
@@ -32,9 +33,17 @@ from imageferry.store.errors import (
 )
 from imageferry.tasks.params import TaskSpecError
 from imageferry.tasks.service import NoActiveRun
-from imageferry.web import api_docs, api_misc, api_push, api_tasks, auth_routes, pages
+from imageferry.web import (
+    api_docs,
+    api_misc,
+    api_push,
+    api_tasks,
+    auth_routes,
+    pages,
+    workers_view,
+)
 from imageferry.web.console import Console
-from imageferry.web.ports import Accounts, TaskServicePort
+from imageferry.web.ports import Accounts, TaskServicePort, WorkersPort
 from imageferry.web.security import LoginRequired
 from imageferry.web.sessions import SessionCodec, load_or_create_key
 
@@ -143,10 +152,13 @@ def create_app(
     accounts: Accounts,
     secret_store: SecretStore,
     out: TextIO = sys.stdout,
+    workers: WorkersPort | None = None,
 ) -> FastAPI:
     """The console for ``settings``, serving ``service`` and ``accounts``.
 
     Creates the admin account on first start (see :func:`ensure_admin`).
+    With ``FERRY_EXECUTOR=celery`` it watches the broker's workers (``workers``,
+    else :func:`~imageferry.executor.workers.monitor_for` the settings).
     """
     ensure_admin(accounts, settings, out)
     app = FastAPI(
@@ -167,6 +179,7 @@ def create_app(
         secrets=secret_store,
         codec=SessionCodec(load_or_create_key(settings.data_dir)),
         templates=templates,
+        workers=workers if workers is not None else monitor_for(settings),
     )
     _install_error_handlers(app)
     app.middleware("http")(_security_headers)
@@ -176,6 +189,8 @@ def create_app(
     app.include_router(api_push.router)
     app.include_router(api_misc.metrics_router)
     app.include_router(pages.router)
+    app.include_router(workers_view.api_router)
+    app.include_router(workers_view.page_router)
     api_docs.mount_docs(app)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     return app

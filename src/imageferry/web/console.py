@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from imageferry.secrets.base import SecretStore
 from imageferry.settings import Settings
-from imageferry.web.ports import Accounts, TaskServicePort
+from imageferry.web.ports import Accounts, TaskServicePort, WorkersPort
 from imageferry.web.ratelimit import LoginLimiter
 from imageferry.web.sessions import SessionCodec
 
@@ -25,6 +25,8 @@ class Console:
     codec: SessionCodec
     templates: Jinja2Templates
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    #: The Celery workers' monitor in distributed mode; None in the embedded default.
+    workers: WorkersPort | None = None
 
 
 def console_of(request: Request) -> Console:

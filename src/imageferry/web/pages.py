@@ -60,6 +60,7 @@ def render(
         human_bytes=human_bytes,
         utc=utc,
         label=fields.label,
+        workers_page=console.workers is not None,
     )
     return console.templates.TemplateResponse(request, name, context)
 

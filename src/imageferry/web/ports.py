@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from imageferry.copy import PlannedImage
+from imageferry.executor.workers import WorkersSnapshot
 from imageferry.store.records import (
     ImageResultRecord,
     LogRecord,
@@ -26,7 +27,7 @@ from imageferry.store.status import ImageStatus, TaskStatus, Trigger
 from imageferry.tasks.on_push import PushReceipt
 from imageferry.tasks.push_events import PushEvent
 
-__all__ = ["Accounts", "Runtime", "TaskServicePort"]
+__all__ = ["Accounts", "Runtime", "TaskServicePort", "WorkersPort"]
 
 
 class TaskServicePort(Protocol):
@@ -116,3 +117,12 @@ class Runtime(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class WorkersPort(Protocol):
+    """The distributed mode's workers and queues, as the console shows them.
+
+    :class:`imageferry.executor.workers.WorkerMonitor` provides it (cached broadcasts).
+    """
+
+    def snapshot(self) -> WorkersSnapshot: ...
