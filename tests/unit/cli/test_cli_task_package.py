@@ -43,4 +43,5 @@ def test_every_task_command_exists() -> None:
         "logs",
         "run",
         "plan",
+        "prune",
     }
