@@ -38,7 +38,9 @@ def test_worker_status_names_the_worker_and_the_units_it_holds(redis_url: str) -
         send_batch(app, "r-7", keys=3, batch="team/a")
         send_batch(app, "r-7", keys=2, batch="team/b")
         poll(lambda: len(held.started) == 2)
-        workers = poll(lambda: [w for w in worker_status(app, timeout=0.5) if w.held])
+        workers = poll(
+            lambda: [w for w in worker_status(app, timeout=0.5) if w.units_in_flight == 5]
+        )
         held.release()
         assert [w.name for w in workers] == ["w1@ferry-test"]
         worker = workers[0]

@@ -110,4 +110,7 @@ def test_workers_show_the_units_each_holds(
 
 def _holding(body: dict[str, object]) -> dict[str, object] | None:
     workers = body.get("workers")
-    return body if isinstance(workers, list) and any(w["held"] for w in workers) else None
+    # Both batches sent: one held, the other waiting in the queue (answers under load
+    # can come before the broker counted it, so wait for the whole picture).
+    held = isinstance(workers, list) and any(w["units_in_flight"] == 4 for w in workers)
+    return body if held and body.get("queues") == {"ferry": 1} else None
