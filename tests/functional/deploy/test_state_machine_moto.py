@@ -21,18 +21,23 @@ destination and, for the run with a failed image, one SNS message.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
-from fixtures.asl_walk import EcsStep, Played, play
+from fixtures.asl_walk import EcsStep, Played
 from fixtures.aws_run import STACK_NAME, Stack
-from fixtures.cfn_template import DEFINITION_PATH, load_template
+from fixtures.state_machine import (
+    CLUSTER,
+    ROLE,
+    aws_client,
+    create_state_machine,
+    for_moto,
+    play_run,
+    stack_definition,
+)
 from fixtures.tasks import CURRENT_ACCOUNT, ecr_image
 from imageferry.ecr.hosts import EcrRegistry
 from stand_ins.ecr import EcrStandIn
@@ -42,35 +47,6 @@ from stand_ins.registry import LocalRegistry
 from stand_ins.skopeo import inspect_digest
 
 REGION = "us-east-1"
-ROLE = f"arn:aws:iam::{CURRENT_ACCOUNT}:role/StateMachineRole"
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:]+)\}")
-
-
-def _sub(text: str, values: dict[str, str]) -> str:
-    return _PLACEHOLDER.sub(lambda m: values[m[1]], text)
-
-
-def _substitutions(stack: Stack, cluster: str, task_definition: str) -> dict[str, str]:
-    """The template's DefinitionSubstitutions, resolved for this stack."""
-    properties = load_template()["Resources"]["StateMachine"]["Properties"]
-    values = stack.parameter_values() | {
-        "AWS::Partition": "aws",
-        "AWS::Region": REGION,
-        "AWS::AccountId": CURRENT_ACCOUNT,
-    }
-    refs = values | {
-        "TaskDefinition": task_definition,
-        "TaskSecurityGroup": "sg-0123456789abcdef0",
-        "RunBucket": stack.bucket,
-        "AlarmTopic": stack.topic,
-    }
-    resolved = {}
-    for name, value in properties["DefinitionSubstitutions"].items():
-        resolved[name] = (
-            _sub(value["Fn::Sub"], values) if "Fn::Sub" in value else refs[value["Ref"]]
-        )
-    assert resolved["ClusterArn"] == cluster
-    return resolved
 
 
 @pytest.fixture
@@ -83,22 +59,13 @@ def executing(aws_env: MotoServer) -> Iterator[MotoServer]:
         aws_env.configure({"stepfunctions": {"execute_state_machine": False}})
 
 
-def _for_moto(definition: str) -> str:
-    """moto's parser reads ToleratedFailurePercentage only as a decimal: 100 as 100.0."""
-    return definition.replace(
-        '"ToleratedFailurePercentage": 100,', '"ToleratedFailurePercentage": 100.0,'
-    )
-
-
-def _client(moto: MotoServer, service: str) -> Any:
-    return boto3.client(service, region_name=REGION, endpoint_url=moto.url)
-
-
 def _on_moto(moto: MotoServer, definition: str, execution: str) -> tuple[str, list[str], str]:
     """Create the state machine on moto and run it as far as moto can: (arn, states, end)."""
-    sfn = _client(moto, "stepfunctions")
+    sfn = aws_client(moto, "stepfunctions", REGION)
     arn = sfn.create_state_machine(
-        name=f"{STACK_NAME}-StateMachine", definition=_for_moto(definition), roleArn=ROLE
+        name=f"{STACK_NAME}-StateMachine",
+        definition=for_moto(definition),
+        roleArn=ROLE.format(account=CURRENT_ACCOUNT),
     )["stateMachineArn"]
     started = sfn.start_execution(
         stateMachineArn=arn, name=execution, input=json.dumps({"trigger": "schedule"})
@@ -131,48 +98,22 @@ def _make_stack(
         moto,
         REGION,
         CURRENT_ACCOUNT,
-        parameters | {"ecsClusterName": "ferry-cluster"},
+        parameters | {"ecsClusterName": CLUSTER},
         {"FERRY_REGISTRY_MIRRORS": mirrors, "FERRY_DATA_DIR": str(tmp_path / "data")},
     )
-    ecs = _client(moto, "ecs")
-    cluster = ecs.create_cluster(clusterName="ferry-cluster")["cluster"]["clusterArn"]
-    task_definition = ecs.register_task_definition(
-        family=f"{STACK_NAME}-ferry",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="512",
-        memory="1024",
-        containerDefinitions=[{"name": "ferry", "image": "imageferry:latest", "essential": True}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    substitutions = _substitutions(stack, cluster, task_definition)
-    definition = _sub(DEFINITION_PATH.read_text(encoding="utf-8"), substitutions)
+    substitutions, definition = stack_definition(stack)
     return stack, substitutions, definition
 
 
 def _play(
-    moto: MotoServer,
-    stack: Stack,
-    substitutions: dict[str, str],
-    definition: str,
-    arn: str,
-    name: str,
+    stack: Stack, substitutions: dict[str, str], definition: str, arn: str, name: str
 ) -> Played:
     def run_container(step: EcsStep) -> int:
         ran = stack.ferry(*step.command, **step.environment)
         print(f"[{step.state}, run by the test] {ran}")
         return ran.code
 
-    return play(
-        json.loads(definition),
-        resources=substitutions,
-        state_machine_arn=arn,
-        execution_name=name,
-        execution_input={"trigger": "schedule"},
-        run_container=run_container,
-        s3=stack.s3,
-        sfn=_client(moto, "stepfunctions"),
-        sns=stack.sns,
-    )
+    return play_run(stack, substitutions, definition, arn, name, run_container)
 
 
 def test_a_run_with_a_failed_image_on_moto_then_played(
@@ -198,7 +139,7 @@ def test_a_run_with_a_failed_image_on_moto_then_played(
     # moto cannot start the run's containers; if it ever runs further, let it.
     assert not end.startswith("SUCCEEDED"), f"moto now runs {entered}: let it run those states"
 
-    played = _play(executing, stack, substitutions, definition, arn, "run-sm")
+    played = _play(stack, substitutions, definition, arn, "run-sm")
     # A run with a failed image ends failed, told once by the summary.
     assert (played.status, played.error, played.states) == (
         "FAILED",
@@ -240,9 +181,7 @@ def test_a_run_without_failures_ends_done(
     stack, substitutions, definition = _make_stack(
         executing, accounts, tmp_path, {"srcRegion": REGION, "destRegion": "us-west-2"}
     )
-    arn = _client(executing, "stepfunctions").create_state_machine(
-        name="done", definition=_for_moto(definition), roleArn=ROLE
-    )["stateMachineArn"]
+    arn = create_state_machine(stack, definition, "done")
 
     def container(step: EcsStep) -> int:
         run_id = step.environment["RUN_ID"]
@@ -253,16 +192,8 @@ def test_a_run_without_failures_ends_done(
         stack.s3.put_object(Bucket=stack.bucket, Key=written[0], Body=json.dumps(written[1]))
         return 0
 
-    played = play(
-        json.loads(definition),
-        resources=substitutions,
-        state_machine_arn=arn,
-        execution_name="run-done",
-        execution_input={"trigger": "stack"},
-        run_container=container,
-        s3=stack.s3,
-        sfn=_client(executing, "stepfunctions"),
-        sns=stack.sns,
+    played = play_run(
+        stack, substitutions, definition, arn, "run-done", container, {"trigger": "stack"}
     )
     assert played.status == "SUCCEEDED"
     assert played.states[-3:] == ["ReadSummary", "AnyImageFailed", "RunDone"]
@@ -276,10 +207,8 @@ def test_a_run_whose_plan_fails_is_told_by_the_state_machine(
     stack, substitutions, definition = _make_stack(
         executing, accounts, tmp_path, {"srcRegion": REGION, "destRegion": "mars-1"}
     )
-    arn = _client(executing, "stepfunctions").create_state_machine(
-        name="plan-fails", definition=_for_moto(definition), roleArn=ROLE
-    )["stateMachineArn"]
-    played = _play(executing, stack, substitutions, definition, arn, "run-bad")
+    arn = create_state_machine(stack, definition, "plan-fails")
+    played = _play(stack, substitutions, definition, arn, "run-bad")
     assert (played.status, played.error) == ("FAILED", "RunFailed")
     assert played.states[-3:] == ["Plan", "NotifyRunFailed", "RunFailed"]
     (message,) = stack.messages()
