@@ -48,3 +48,17 @@ def test_the_build_context_is_what_the_builder_copies() -> None:
     }
     assert "*" in ignored  # everything else stays out
     assert copied == kept == {"pyproject.toml", "README.md", "src"}
+
+
+def test_every_image_test_module_is_marked_and_ci_runs_them() -> None:
+    """CI (``.ci/run`` -> ``scripts/test``) runs the whole suite: nothing may deselect
+    the ``image`` mark, and each module of the image tests carries it."""
+    modules = sorted((ROOT / "tests" / "functional" / "image").glob("test_*.py"))
+    assert len(modules) >= 2
+    for module in modules:
+        assert re.search(r"^pytestmark = \[pytest\.mark\.image\b", module.read_text(), re.M), module
+    ci = (ROOT / ".ci" / "run").read_text() + (ROOT / "scripts" / "test").read_text()
+    pytest_ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert "exec scripts/test" in ci
+    options = ci + " " + pytest_ini["ini_options"]["addopts"]
+    assert not re.search(r"(^|\s)(-m|--deselect|--ignore)\b", options)
