@@ -21,14 +21,18 @@ template's key schema and ``ByExecution`` index, the alarm topic (with an SQS
 queue subscribed, to read what the topic was told), and a Secrets Manager
 secret holding ``srcCredential`` in the reference's format.
 
-The run copies from another account's ECR (its keys in ``srcCredential``) to
-the current account's ECR in another region; one selected image does not
-exist. The test checks the rows in DynamoDB (status and digest), the digest
+The first run copies from another account's ECR (its keys in
+``srcCredential``) to the current account's ECR in another region; one selected
+image does not exist. The test checks the rows in DynamoDB (status and digest), the digest
 at the destination (skopeo), the embedded-metric-format lines on the
 container's stdout (the awslogs driver's input), one message through the
 topic, no secret in any output, and that the process is the image's
 non-root user inside its root file system: while ``copy-batch`` waits on a
-held blob of the source, the test reads the process's ``/proc`` entry.
+held blob of the source, the test reads the process's ``/proc`` entry (uid,
+root directory, environment).
+
+The second run copies from a loopback registry (a Public source) with nothing
+failing: the execution ends RunDone and the topic is not told.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from typing import Any
 import boto3
 import pytest
 
-from fixtures.asl_walk import EcsStep
+from fixtures.asl_walk import EcsStep, Played
 from fixtures.aws_run import STACK_NAME, Ran, Stack, emf_documents
 from fixtures.image import DOCKERFILE, BuiltImage, write_report
 from fixtures.state_machine import CLUSTER, create_state_machine, play_run, stack_definition
@@ -60,7 +64,9 @@ from fixtures.tasks import (
 )
 from imageferry.ecr.hosts import EcrRegistry
 from stand_ins.ecr import EcrStandIn
+from stand_ins.images import push_image
 from stand_ins.moto import MotoServer
+from stand_ins.registry import LocalRegistry
 from stand_ins.skopeo import inspect_digest
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(1500)]
@@ -129,7 +135,8 @@ class ImageTask:
     container: str
     stack: Stack
     fargate: dict[str, str]
-    held: FlakyProxy
+    #: A proxy in front of the source: ``copy-batch`` is held there once (else not).
+    held: FlakyProxy | None = None
     #: Each step's finished process, the environment it was given, and the
     #: processes of ``copy-batch`` seen while it waited on the source.
     ran: list[Ran] = field(default_factory=list)
@@ -142,8 +149,8 @@ class ImageTask:
         env = self.stack.container_environment(**step.environment) | self.fargate
         self.given.append(env)
         started = time.monotonic()
-        if step.command == ("aws", "copy-batch"):
-            done = self._held(env, command, f"BATCH_KEY={env['BATCH_KEY']}")
+        if step.command == ("aws", "copy-batch") and self.held is not None:
+            done = self._held(self.held, env, command, f"BATCH_KEY={env['BATCH_KEY']}")
         else:
             done = buildah.in_container(self.container, *command, env=env, timeout=120)
         ran = Ran(step.command, done.returncode, done.stdout, done.stderr)
@@ -151,18 +158,18 @@ class ImageTask:
         self.ran.append(ran)
         return ran.code
 
-    def _held(self, env: dict[str, str], command: list[str], marker: str) -> Any:
+    def _held(self, held: FlakyProxy, env: dict[str, str], command: list[str], marker: str) -> Any:
         """Run ``command`` with the source's first blob held; see its process meanwhile."""
-        self.held.hold(r"GET /v2/.+/blobs/")
+        held.hold(r"GET /v2/.+/blobs/")
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(
                 self.image.buildah.in_container, self.container, *command, env=env, timeout=120
             )
             try:
-                assert self.held.arrived.wait(90), "the copy never reached the source's blob"
+                assert held.arrived.wait(90), "the copy never reached the source's blob"
                 self.seen.extend(_processes_with(marker))
             finally:
-                self.held.release()
+                held.release()
             return running.result()
 
 
@@ -181,6 +188,46 @@ def _told(stack: Stack, queue: str) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in received.get("Messages", [])]
 
 
+def _play_in_image(
+    image: BuiltImage,
+    container: str,
+    moto: MotoServer,
+    accounts: EcrStandIn,
+    parameters: dict[str, str],
+    held: FlakyProxy | None = None,
+) -> tuple[Stack, ImageTask, Played, str]:
+    """The stack of ``parameters`` on moto, and one run of it played with the image.
+
+    Returns the stack, the task (what each container did), the walk and the URL of
+    the queue subscribed to the alarm topic."""
+    accounts.ensure_account(DST.account_id, DST.region)
+    mirrors = accounts.mirrors() | ({SRC.host: held.host} if held else {})
+    stack = Stack(
+        moto,
+        REGION,
+        CURRENT_ACCOUNT,
+        parameters | {"destRegion": DST.region, "ecsClusterName": CLUSTER},
+        {"FERRY_REGISTRY_MIRRORS": ",".join(f"{k}={v}" for k, v in mirrors.items())},
+    )
+    queue = _alarm_queue(stack)
+    substitutions, definition = stack_definition(stack)
+    arn = create_state_machine(stack, definition, f"{STACK_NAME}-StateMachine")
+    fargate = TASK_ROLE | {"AWS_ENDPOINT_URL_ECR": accounts.endpoint_url}
+    task = ImageTask(image, container, stack, fargate, held)
+    accounts.reset_counts()
+    played = play_run(stack, substitutions, definition, arn, RUN, task)
+    assert [c.command for c in played.containers] == [
+        ("aws", "plan"),
+        ("aws", "copy-batch"),
+        ("aws", "summarize"),
+    ]
+    assert [r.code for r in task.ran] == [0, 0, 0], task.ran
+    for ran in task.ran:
+        assert TASK_ROLE["AWS_SECRET_ACCESS_KEY"] not in ran.stdout + ran.stderr
+        assert "Traceback" not in ran.stdout + ran.stderr
+    return stack, task, played, queue
+
+
 def test_the_image_runs_the_stacks_steps_against_the_stand_ins(
     built_image: BuiltImage,
     image_container: str,
@@ -192,12 +239,11 @@ def test_the_image_runs_the_stacks_steps_against_the_stand_ins(
     (api,) = ecr_repo_push(accounts, SRC, "team/api", ["1.0"], seed="image-run")
     secrets = boto3.client("secretsmanager", region_name=REGION, endpoint_url=aws_env.url)
     secrets.create_secret(Name="dev-us-credential", SecretString=json.dumps(SRC_KEYS))
-    accounts.ensure_account(DST.account_id, DST.region)
-    mirrors = accounts.mirrors() | {SRC.host: held_source.host}
-    stack = Stack(
+    stack, task, played, queue = _play_in_image(
+        built_image,
+        image_container,
         aws_env,
-        REGION,
-        CURRENT_ACCOUNT,
+        accounts,
         {
             "sourceType": "Amazon_ECR",
             "srcRegion": SRC.region,
@@ -205,30 +251,13 @@ def test_the_image_runs_the_stacks_steps_against_the_stand_ins(
             "srcList": "SELECTED",
             "srcImageList": "team/api:1.0,team/api:9.9",
             "srcCredential": "dev-us-credential",
-            "destRegion": DST.region,
             "destPrefix": "mirror",
-            "ecsClusterName": CLUSTER,
         },
-        {"FERRY_REGISTRY_MIRRORS": ",".join(f"{k}={v}" for k, v in mirrors.items())},
+        held_source,
     )
-    queue = _alarm_queue(stack)
-    substitutions, definition = stack_definition(stack)
-    arn = create_state_machine(stack, definition, f"{STACK_NAME}-StateMachine")
-    fargate = TASK_ROLE | {"AWS_ENDPOINT_URL_ECR": accounts.endpoint_url}
-    task = ImageTask(built_image, image_container, stack, fargate, held_source)
-    accounts.reset_counts()
-
-    played = play_run(stack, substitutions, definition, arn, RUN, task)
     ran = task.ran
-
-    # The run: planned, one batch copied, summarized; a failed image fails the execution.
-    assert [c.command for c in played.containers] == [
-        ("aws", "plan"),
-        ("aws", "copy-batch"),
-        ("aws", "summarize"),
-    ]
+    # A failed image fails the execution (after the summary told the topic).
     assert (played.status, played.error) == ("FAILED", "ImagesFailed"), ran
-    assert [r.code for r in ran] == [0, 0, 0], ran
 
     # The process: the image's user, in the image's root file system, with the
     # image's environment and the step's, nothing of this machine's.
@@ -284,7 +313,36 @@ def test_the_image_runs_the_stacks_steps_against_the_stand_ins(
         said.append(json.dumps(stack.json_object(listed["Key"])))
     for secret in (SRC_KEYS["secret_access_key"], TASK_ROLE["AWS_SECRET_ACCESS_KEY"]):
         assert not [text for text in said if secret in text]
-    assert all("Traceback" not in r.stdout + r.stderr for r in ran)
 
     seconds = round(time.monotonic() - started, 1)
     write_report({"aws_run_seconds": seconds, "aws_run_load_average": os.getloadavg()[0]})
+
+
+def test_the_image_copies_from_a_loopback_registry_and_the_run_ends_done(
+    built_image: BuiltImage,
+    image_container: str,
+    aws_env: MotoServer,
+    accounts: EcrStandIn,
+    src_registry: LocalRegistry,
+) -> None:
+    """A Public source (a loopback registry named in each entry): nothing fails, so
+    the run ends RunDone and the topic is not told."""
+    pushed = push_image(src_registry.url, "tools/app", "2.0", seed="image-run-public")
+    source = f"{src_registry.host}/tools/app"
+    stack, task, played, queue = _play_in_image(
+        built_image,
+        image_container,
+        aws_env,
+        accounts,
+        {"sourceType": "Public", "srcList": "SELECTED", "srcImageList": f"{source}:2.0"},
+    )
+    assert (played.status, played.states[-1]) == ("SUCCEEDED", "RunDone"), task.ran
+    row = stack.rows(RUN)[(source, "2.0")]
+    assert (row["Status"], row["Digest"]) == ("Done", pushed.digest)
+    location, login = ecr_image(accounts, DST, "tools/app:2.0")
+    assert inspect_digest(location, creds=login) == pushed.digest
+    (copied,) = emf_documents(task.ran[1].stdout)
+    assert (copied["ImagesCopied"], copied["ImagesFailed"]) == (1, 0)
+    (summarized,) = emf_documents(task.ran[2].stdout)
+    assert summarized["RunsFailed"] == 0
+    assert _told(stack, queue) == []
