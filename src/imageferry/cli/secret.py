@@ -13,20 +13,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 
 from imageferry.cli.options import OUTPUT, Output, output_format, shared_group
 from imageferry.errors import ConfigError, FerryError
-from imageferry.secrets import (
-    SecretStore,
-    open_secret_store,
-    validate_secret_name,
-    validate_secret_value,
-)
-from imageferry.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from imageferry.secrets import SecretStore
+    from imageferry.settings import Settings
+
+# The settings (pydantic) and the secret stores (boto3 for AWS) load when a
+# command runs, not for `ferry secret --help`.
 
 __all__ = ["app"]
 
@@ -51,6 +50,10 @@ def _errors() -> Iterator[None]:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from imageferry.settings import load_settings
+
     try:
         return load_settings()
     except ValidationError as e:
@@ -61,6 +64,8 @@ def _settings() -> Settings:
 
 
 def _store() -> SecretStore:
+    from imageferry.secrets import open_secret_store
+
     return open_secret_store(_settings())
 
 
@@ -120,6 +125,8 @@ def put_command(
     ] = None,
 ) -> None:
     """Create or replace a secret. The value is never printed."""
+    from imageferry.secrets import validate_secret_name, validate_secret_value
+
     with _errors():
         fmt = output_format(ctx)
         validate_secret_name(name)
@@ -152,6 +159,8 @@ def put_command(
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """List secret names (never values)."""
+    from imageferry.secrets import open_secret_store
+
     with _errors():
         fmt = output_format(ctx)
         settings = _settings()
@@ -177,6 +186,8 @@ def delete_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a secret for good."""
+    from imageferry.secrets import validate_secret_name
+
     with _errors():
         fmt = output_format(ctx)
         validate_secret_name(name)

@@ -23,13 +23,12 @@ and progress go to stderr.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -42,30 +41,15 @@ from imageferry.cli.options import (
     output_format,
     shared_group,
 )
-from imageferry.cli.task_backend import TaskBackend, open_backend
-from imageferry.cli.task_follow import follow_logs, follow_run, interrupt_on_sigint, wait_stopped
-from imageferry.cli.task_view import (
-    log_json,
-    log_text,
-    plan_json,
-    plan_text,
-    run_result_json,
-    run_summary,
-    show_json,
-    show_text,
-    task_row_json,
-    task_table,
-)
 from imageferry.errors import ConfigError, FerryError
-from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
 from imageferry.store.status import RunStatus, TaskStatus, Trigger
-from imageferry.tasks.forms import (
-    load_parameters_file,
-    parse_aws_cli_parameters,
-    parse_param_pairs,
-)
-from imageferry.tasks.outcome import CLOSING
-from imageferry.tasks.params import TaskSpecError
+
+if TYPE_CHECKING:
+    from imageferry.cli.task_backend import TaskBackend
+    from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
+
+# The backend, the store, the task parameters (pydantic) and the views load
+# when a command runs, not for `ferry task --help`.
 
 __all__ = ["app", "collect_parameters"]
 
@@ -100,6 +84,8 @@ def _echo_json(doc: Any) -> None:
 def _errors(ctx: typer.Context) -> Iterator[None]:
     """One ``ferry: error:`` message on stderr (every problem of invalid parameters)
     and the documented exit code; with ``-o json`` also a JSON error on stdout."""
+    from imageferry.tasks.params import TaskSpecError
+
     as_json = chosen(ctx, OUTPUT) == "json"
     try:
         yield
@@ -120,6 +106,8 @@ def _errors(ctx: typer.Context) -> Iterator[None]:
 def _session(ctx: typer.Context) -> Iterator[tuple[TaskBackend, Output]]:
     """The backend the options chose (--server or the local store) and the output format."""
     with _errors(ctx):
+        from imageferry.cli.task_backend import open_backend
+
         fmt = output_format(ctx)
         with open_backend(chosen(ctx, SERVER), chosen(ctx, TOKEN)) as backend:
             yield backend, fmt
@@ -158,6 +146,12 @@ def collect_parameters(
     ignored. ``--parameters -`` reads the pasted command (backslash-newline
     continuations, ``\\,`` escapes and all) from stdin instead.
     """
+    from imageferry.tasks.forms import (
+        load_parameters_file,
+        parse_aws_cli_parameters,
+        parse_param_pairs,
+    )
+
     merged: dict[str, str] = {}
     if file is not None:
         merged.update(load_parameters_file(file))
@@ -245,6 +239,8 @@ def list_command(
     ] = 50,
 ) -> None:
     """List tasks, newest first, with the progress of their latest run."""
+    from imageferry.cli.task_view import task_row_json, task_table
+
     with _session(ctx) as (backend, fmt):
         wanted = _task_status(status) if status else None
         page = backend.list_tasks(wanted, offset, limit)
@@ -291,6 +287,8 @@ def _task_status(value: str) -> TaskStatus:
 @app.command("show")
 def show_command(ctx: typer.Context, task_id: _TaskId) -> None:
     """A task's parameters, runs and per-image results."""
+    from imageferry.cli.task_view import show_json, show_text
+
     with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         runs = _all(lambda offset: backend.runs(task_id, offset, 500))
@@ -351,6 +349,9 @@ def start_command(
 
 def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> None:
     """Start a run (trigger ``cli``), follow it to its end, report, exit accordingly."""
+    from imageferry.cli.task_follow import follow_run, interrupt_on_sigint
+    from imageferry.cli.task_view import run_result_json, run_summary
+
     sink: Callable[[LogRecord], None] | None = None
     if not quiet and fmt == "text":
         sink = _progress_line
@@ -386,12 +387,18 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
 
 
 def _progress_line(line: LogRecord) -> None:
+    from imageferry.tasks.outcome import CLOSING
+
     if line.message.startswith(CLOSING):
         return  # the summary that follows says it
     typer.echo(f"{line.ts.strftime('%H:%M:%S')} {line.message}", err=True)
 
 
 def _plan(backend: TaskBackend, task_id: str, fmt: Output) -> None:
+    import asyncio
+
+    from imageferry.cli.task_view import plan_json, plan_text
+
     backend.get_task(task_id)
     planned, notes = asyncio.run(backend.plan(task_id))
     if fmt == "json":
@@ -426,6 +433,8 @@ def stop_command(
     ] = 15.0,
 ) -> None:
     """Stop the task's active run: in-flight copies are abandoned, no tag moves."""
+    from imageferry.cli.task_follow import wait_stopped
+
     with _session(ctx) as (backend, fmt):
         run = wait_stopped(backend, backend.stop(task_id), grace=wait)
         if fmt == "json":
@@ -447,6 +456,8 @@ def clone_command(
     ] = None,
 ) -> None:
     """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
+    from imageferry.tasks.forms import parse_param_pairs
+
     with _session(ctx) as (backend, fmt):
         _created(backend, backend.clone(task_id, parse_param_pairs(param or []), name), fmt)
 
@@ -484,6 +495,9 @@ def logs_command(
     ] = False,
 ) -> None:
     """A run's log. With -o json: one document, or one JSON object per line with --follow."""
+    from imageferry.cli.task_follow import follow_logs, interrupt_on_sigint
+    from imageferry.cli.task_view import log_json, log_text
+
     with _session(ctx) as (backend, fmt):
         run = _run_of(backend, task_id, run_id)
         collected: list[LogRecord] = []
