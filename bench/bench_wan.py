@@ -440,6 +440,13 @@ def table(report: dict[str, Any]) -> str:
         lambda p: " / ".join(str(report[ph][p]["requests_429"]) for ph in PHASES),
     )
     if report.get("rate_limit"):
+        rate = float(report["rate_limit"])
+        across(
+            "the rate limit's floor, cold / warm: busier registry's requests / rate",
+            lambda p: " / ".join(
+                f"{max(report[ph][p]['requests'].values()) / rate:.1f} s" for ph in ("cold", "warm")
+            ),
+        )
         across(
             "longest run of 429s in a row, cold / warm / changed",
             lambda p: " / ".join(str(report[ph][p]["longest_429_run"]) for ph in PHASES),

@@ -139,10 +139,13 @@ class Limiter:
             if size is not None:
                 out.content_length = int(size)
             await out.prepare(request)
-            if request.method != "HEAD":
-                async for chunk in upstream.content.iter_any():
-                    await out.write(chunk)
-            await out.write_eof()
+            try:
+                if request.method != "HEAD":
+                    async for chunk in upstream.content.iter_any():
+                        await out.write(chunk)
+                await out.write_eof()
+            except ConnectionResetError:
+                pass  # the client went away mid-body (it gave up, or the link reset it)
             return out
 
 
