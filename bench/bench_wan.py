@@ -18,10 +18,16 @@ access log), peak RSS, CPU of the tool, the registries and the links, and
 failures (a reset connection may fail an image). Each round copies into fresh
 destination registries; each figure is the median round's (``--repeat``).
 
+``--rate-limit N`` puts each registry behind ``bench/ratelimit.py`` as well (a
+token bucket of N requests a second answering 429 with ``Retry-After``, and
+``RateLimit-Remaining`` unless ``--rate-limit-silent``); the 429s, the longest
+run of them in a row and the rate limit's floor are reported.
+
 Usage::
 
     .venv/bin/python bench/bench_wan.py --link region
     .venv/bin/python bench/bench_wan.py --link border --tags 1000 --peers ferry,reference
+    .venv/bin/python bench/bench_wan.py --tags 1000 --peers ferry,reference --rate-limit 100
 
 Results: a table on stdout and JSON in bench/results/.
 """
