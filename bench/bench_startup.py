@@ -1,8 +1,9 @@
 """Start-up of the ``ferry`` command: how long before it is useful.
 
-Two figures, each over ``--runs`` fresh processes (min and median):
+The figures, each over ``--runs`` fresh processes (min, median, max):
 
-1. ``ferry copy --help``: wall time from spawning the process to its exit;
+1. ``ferry --help``, ``ferry task --help`` and ``ferry copy --help``: wall time
+   from spawning the process to its exit;
 2. time to the first request: from spawning ``ferry copy SRC DST`` to the moment a
    loopback HTTP server in this process receives the command's first request.
    That server answers ``GET /v2/`` and nothing else (404 ``MANIFEST_UNKNOWN``),
@@ -118,6 +119,8 @@ def main() -> None:
 
     report = {
         "python -c pass": sample(lambda: wall([sys.executable, "-c", "pass"]), args.runs),
+        "ferry --help": sample(lambda: wall([FERRY, "--help"]), args.runs),
+        "ferry task --help": sample(lambda: wall([FERRY, "task", "--help"]), args.runs),
         "ferry copy --help": sample(lambda: wall([FERRY, "copy", "--help"]), args.runs),
         "ferry copy: first request": sample(first_request, args.runs),
     }

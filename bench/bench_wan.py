@@ -18,10 +18,16 @@ access log), peak RSS, CPU of the tool, the registries and the links, and
 failures (a reset connection may fail an image). Each round copies into fresh
 destination registries; each figure is the median round's (``--repeat``).
 
+``--rate-limit N`` puts each registry behind ``bench/ratelimit.py`` as well (a
+token bucket of N requests a second answering 429 with ``Retry-After``, and
+``RateLimit-Remaining`` unless ``--rate-limit-silent``); the 429s, the longest
+run of them in a row and the rate limit's floor are reported.
+
 Usage::
 
     .venv/bin/python bench/bench_wan.py --link region
     .venv/bin/python bench/bench_wan.py --link border --tags 1000 --peers ferry,reference
+    .venv/bin/python bench/bench_wan.py --tags 1000 --peers ferry,reference --rate-limit 100
 
 Results: a table on stdout and JSON in bench/results/.
 """
@@ -54,6 +60,7 @@ from imageferry.sandbox.images import build_fleet, push_image
 BIN = Path(sys.executable).parent
 FERRY = str(BIN / "ferry")
 LINK = Path(__file__).with_name("link.py")
+LIMITER = Path(__file__).with_name("ratelimit.py")
 RESULTS = Path(__file__).parent / "results"
 TLS = ["--src-tls-verify=false", "--dest-tls-verify=false"]
 PHASES = ("cold", "warm", "changed")
@@ -145,19 +152,48 @@ class Link:
         return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+class Limiter:
+    """A ``ratelimit.py`` process in front of one registry: 429 beyond ``rate`` requests/s."""
+
+    def __init__(self, target: str, rate: float, silent: bool) -> None:
+        argv = [sys.executable, str(LIMITER), "--target", target, "--rate", str(rate)]
+        argv += ["--silent"] if silent else []
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "listening":
+            raise SystemExit(f"ratelimit.py did not start: {line}")
+        self.host = f"127.0.0.1:{line[1]}"
+
+    def stop(self) -> dict[str, Any]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+
 @contextmanager
 def linked(
-    profile: Profile, registries: Sequence[LocalRegistry], stats: list[dict[str, Any]]
+    profile: Profile,
+    registries: Sequence[LocalRegistry],
+    stats: list[dict[str, Any]],
+    limits: list[dict[str, Any]],
+    rate_limit: float = 0.0,
+    silent: bool = False,
 ) -> Iterator[list[str]]:
-    """The hosts to reach ``registries`` at: through a link each, or directly on ``lan``."""
-    if not profile.delay and not profile.bandwidth:
-        yield [r.host for r in registries]
-        return
-    links = [Link(r.host, profile, seed=i + int(time.time())) for i, r in enumerate(registries)]
-    try:
+    """The hosts to reach ``registries`` at: through a link each, or directly on ``lan``;
+    behind a rate limiter each when ``rate_limit`` (requests/s) is set."""
+    with ExitStack() as stack:
+        targets = [r.host for r in registries]
+        if rate_limit:
+            limiters = [Limiter(host, rate_limit, silent) for host in targets]
+            stack.callback(lambda: limits.extend(limiter.stop() for limiter in limiters))
+            targets = [limiter.host for limiter in limiters]
+        if not profile.delay and not profile.bandwidth:
+            yield targets
+            return
+        links = [Link(t, profile, seed=i + int(time.time())) for i, t in enumerate(targets)]
+        stack.callback(lambda: stats.extend(link.stop() for link in links))
         yield [link.host for link in links]
-    finally:
-        stats.extend(link.stop() for link in links)
 
 
 def unique_bytes(registry: LocalRegistry) -> int:
@@ -229,12 +265,16 @@ def measure(
     dest: LocalRegistry,
     profile: Profile,
     work: Path,
+    rate_limit: float = 0.0,
+    silent: bool = False,
 ) -> dict[str, Any]:
     """Run one peer through fresh links; wall, CPU, requests, RSS, failures."""
     link_stats: list[dict[str, Any]] = []
+    limits: list[dict[str, Any]] = []
     before_req = (requests_served(source), requests_served(dest))
     before_regs = process_cpu(source.pid) + process_cpu(dest.pid)
-    with linked(profile, [source, dest], link_stats) as (src, dst):
+    linking = linked(profile, [source, dest], link_stats, limits, rate_limit, silent)
+    with linking as (src, dst):
         before = os.times()
         started = time.monotonic()
         run, failed = PEERS[name](refs, src, dst, work)
@@ -259,13 +299,16 @@ def measure(
             "source": sum(src_req.values()) - src_req["429"],
             "destination": sum(dst_req.values()) - dst_req["429"],
         },
-        "requests_429": src_req["429"] + dst_req["429"],
+        "requests_429": src_req["429"] + dst_req["429"] + sum(x["refused"] for x in limits),
+        "longest_429_run": max((x["longest_run"] for x in limits), default=0),
+        "limiter_cpu": round(sum(x["cpu_seconds"] for x in limits), 3),
         "peak_rss_mb": round(run.rss_kib / 1024, 1),
         "failed": failed,
     }
     if failed and run.stderr:
         result["error"] = run.stderr.strip().splitlines()[-1][:300]
-    print(f"  {name}: {result['wall']:.2f} s, {failed} failed", flush=True)
+    refused = f", {result['requests_429']} answered 429" if rate_limit else ""
+    print(f"  {name}: {result['wall']:.2f} s, {failed} failed{refused}", flush=True)
     return result
 
 
@@ -293,6 +336,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "link": {"name": args.link, **profile.__dict__},
         "peers": peers,
         "repeat": args.repeat,
+        "rate_limit": args.rate_limit,
+        "rate_limit_silent": args.rate_limit_silent,
     }
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -327,7 +372,18 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                         change_one_image(source, seed=round_)
                     print(f"{phase} (round {round_ + 1} of {args.repeat}):", flush=True)
                     for p in peers:
-                        runs[phase][p].append(measure(p, refs, source, dests[p], profile, work))
+                        runs[phase][p].append(
+                            measure(
+                                p,
+                                refs,
+                                source,
+                                dests[p],
+                                profile,
+                                work,
+                                args.rate_limit,
+                                args.rate_limit_silent,
+                            )
+                        )
         for phase in PHASES:
             report[phase] = {p: median_run(runs[phase][p]) for p in peers}
     report["machine"]["load_after"] = os.getloadavg()
@@ -385,12 +441,37 @@ def table(report: dict[str, Any]) -> str:
         "connections the link reset",
         lambda p: str(sum(report[ph][p]["link_resets"] for ph in PHASES)),
     )
-    across("429 answers", lambda p: str(sum(report[ph][p]["requests_429"] for ph in PHASES)))
+    across(
+        "429 answers, cold / warm / changed",
+        lambda p: " / ".join(str(report[ph][p]["requests_429"]) for ph in PHASES),
+    )
+    if report.get("rate_limit"):
+        rate = float(report["rate_limit"])
+        across(
+            "the rate limit's floor, cold / warm: busier registry's requests / rate",
+            lambda p: " / ".join(
+                f"{max(report[ph][p]['requests'].values()) / rate:.1f} s" for ph in ("cold", "warm")
+            ),
+        )
+        across(
+            "longest run of 429s in a row, cold / warm / changed",
+            lambda p: " / ".join(str(report[ph][p]["longest_429_run"]) for ph in PHASES),
+        )
+        across(
+            "429s per request, cold",
+            lambda p: f"{report['cold'][p]['requests_429'] / _sent(report['cold'][p]):.1%}",
+        )
     across(
         "cold wall, every round",
         lambda p: ", ".join(f"{w:.1f}" for w in report["cold"][p]["walls"]) + " s",
     )
     return "\n".join(rows)
+
+
+def _sent(run: dict[str, Any]) -> int:
+    """Requests sent: those served, and those refused before reaching the registry."""
+    requests = run["requests"]
+    return max(1, int(requests["source"] + requests["destination"] + run["requests_429"]))
 
 
 def main() -> None:
@@ -400,6 +481,18 @@ def main() -> None:
     parser.add_argument("--fleet-mb", type=float, default=200)
     parser.add_argument("--peers", default="ferry,reference,sync", help="of ferry,reference,sync")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the median")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="each registry answers 429 (Retry-After) beyond N requests/s (bench/ratelimit.py)",
+    )
+    parser.add_argument(
+        "--rate-limit-silent",
+        action="store_true",
+        help="the rate limiter sends no RateLimit-Remaining: only 429s say slow down",
+    )
     args = parser.parse_args()
     unknown = set(args.peers.split(",")) - set(PEERS)
     if unknown:
@@ -408,7 +501,9 @@ def main() -> None:
     print()
     print(table(report))
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / time.strftime(f"wan-{args.link}-{args.tags}-%Y%m%dT%H%M%S.json")
+    limited = f"-limit{args.rate_limit:g}" if args.rate_limit else ""
+    limited += "-silent" if args.rate_limit and args.rate_limit_silent else ""
+    out = RESULTS / time.strftime(f"wan-{args.link}-{args.tags}{limited}-%Y%m%dT%H%M%S.json")
     out.write_text(json.dumps(report, indent=2))
     print(f"\nwritten {out}")
 

@@ -7,14 +7,17 @@ certificate with the system trust store.
 
 from __future__ import annotations
 
-import smtplib
 import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from imageferry.alarms.base import Alarm, AlarmError
 from imageferry.alarms.render import render_alarm
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+# smtplib and the e-mail package load when an alarm is sent, not at every task run.
 
 __all__ = ["SmtpNotifier"]
 
@@ -37,6 +40,9 @@ class SmtpNotifier:
 
     def message(self, alarm: Alarm) -> EmailMessage:
         """The e-mail that :meth:`send` delivers for ``alarm``."""
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
         subject, body = render_alarm(alarm)
         msg = EmailMessage()
         msg["From"] = self.sender
@@ -48,6 +54,8 @@ class SmtpNotifier:
         return msg
 
     def send(self, alarm: Alarm) -> None:
+        import smtplib
+
         msg = self.message(alarm)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

@@ -8,22 +8,26 @@ for a step that failed, 143 for a batch stopped by SIGTERM.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 
-from imageferry.awsrun.environment import RunEnvironment
-from imageferry.awsrun.storage import RunStorage
 from imageferry.errors import ConfigError, FerryError
 from imageferry.logfile import defect_line
-from imageferry.secrets.base import SecretStore
-from imageferry.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from imageferry.awsrun.environment import RunEnvironment
+    from imageferry.awsrun.storage import RunStorage
+    from imageferry.secrets.base import SecretStore
+    from imageferry.settings import Settings
+
+# The run's environment (pydantic), storage (boto3) and engine load when a step
+# runs, not for `ferry --help`.
 
 __all__ = ["app"]
 
@@ -63,6 +67,12 @@ def _errors() -> Iterator[None]:
 
 
 def _setup(*needs: str) -> tuple[RunEnvironment, RunStorage, Settings, SecretStore | None]:
+    from pydantic import ValidationError
+
+    from imageferry.awsrun.environment import RunEnvironment
+    from imageferry.awsrun.storage import RunStorage
+    from imageferry.settings import load_settings
+
     env = RunEnvironment.read(os.environ, needs=needs)
     try:
         settings = load_settings(aws_region=env.region)
@@ -82,6 +92,8 @@ def _setup(*needs: str) -> tuple[RunEnvironment, RunStorage, Settings, SecretSto
 @app.command("plan")
 def plan_command() -> None:
     """List and select the images, write the run's batches to RUN_BUCKET."""
+    import asyncio
+
     from imageferry.awsrun.plan import plan_run
 
     with _errors():
@@ -92,6 +104,8 @@ def plan_command() -> None:
 @app.command("copy-batch")
 def copy_batch_command() -> None:
     """Copy the batch BATCH_KEY names; one row per image in RESULT_TABLE."""
+    import asyncio
+
     from imageferry.awsrun.copy_batch import BatchOutcome, copy_batch
     from imageferry.awsrun.emf import metric_line
     from imageferry.awsrun.stopping import StopGate

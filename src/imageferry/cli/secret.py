@@ -11,21 +11,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 
 from imageferry.cli.failures import one_line_errors
 from imageferry.cli.options import OUTPUT, Output, output_format, shared_group
 from imageferry.errors import ConfigError
-from imageferry.secrets import (
-    SecretStore,
-    open_secret_store,
-    validate_secret_name,
-    validate_secret_value,
-)
-from imageferry.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from imageferry.secrets import SecretStore
+    from imageferry.settings import Settings
+
+# The settings (pydantic) and the secret stores (boto3 for AWS) load when a
+# command runs, not for `ferry secret --help`.
 
 __all__ = ["app"]
 
@@ -37,6 +36,10 @@ app = typer.Typer(
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from imageferry.settings import load_settings
+
     try:
         return load_settings()
     except ValidationError as e:
@@ -47,6 +50,8 @@ def _settings() -> Settings:
 
 
 def _store() -> SecretStore:
+    from imageferry.secrets import open_secret_store
+
     return open_secret_store(_settings())
 
 
@@ -106,6 +111,8 @@ def put_command(
     ] = None,
 ) -> None:
     """Create or replace a secret. The value is never printed."""
+    from imageferry.secrets import validate_secret_name, validate_secret_value
+
     with one_line_errors():
         fmt = output_format(ctx)
         validate_secret_name(name)
@@ -138,6 +145,8 @@ def put_command(
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """List secret names (never values)."""
+    from imageferry.secrets import open_secret_store
+
     with one_line_errors():
         fmt = output_format(ctx)
         settings = _settings()
@@ -163,6 +172,8 @@ def delete_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a secret for good."""
+    from imageferry.secrets import validate_secret_name
+
     with one_line_errors():
         fmt = output_format(ctx)
         validate_secret_name(name)

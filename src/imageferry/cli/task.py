@@ -23,14 +23,12 @@ and progress go to stderr.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -43,41 +41,16 @@ from imageferry.cli.options import (
     output_format,
     shared_group,
 )
-from imageferry.cli.task_backend import TaskBackend, open_backend
-from imageferry.cli.task_deploy import (
-    deploy_document,
-    deploy_line,
-    local_store,
-    run_deploy,
-    show_deployed,
-    stack_left_behind,
-)
-from imageferry.cli.task_deploy import (
-    register as add_deploy_command,
-)
-from imageferry.cli.task_follow import follow_logs, follow_run, interrupt_on_sigint, wait_stopped
-from imageferry.cli.task_view import (
-    log_json,
-    log_text,
-    plan_json,
-    plan_text,
-    run_result_json,
-    run_summary,
-    show_json,
-    show_text,
-    task_row_json,
-    task_table,
-)
+from imageferry.cli.task_deploy import register as add_deploy_command
 from imageferry.errors import ConfigError, FerryError
-from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
 from imageferry.store.status import RunStatus, TaskStatus, Trigger
-from imageferry.tasks.forms import (
-    load_parameters_file,
-    parse_aws_cli_parameters,
-    parse_param_pairs,
-)
-from imageferry.tasks.outcome import CLOSING
-from imageferry.tasks.params import TaskSpecError
+
+if TYPE_CHECKING:
+    from imageferry.cli.task_backend import TaskBackend
+    from imageferry.store.records import ImageResultRecord, LogRecord, Page, RunRecord, TaskRecord
+
+# The backend, the store, the task parameters (pydantic) and the views load
+# when a command runs, not for `ferry task --help`.
 
 __all__ = ["app", "collect_parameters"]
 
@@ -112,6 +85,8 @@ def _echo_json(doc: Any) -> None:
 def _errors(ctx: typer.Context) -> Iterator[None]:
     """One ``ferry: error:`` message on stderr (every problem of invalid parameters)
     and the documented exit code; with ``-o json`` also a JSON error on stdout."""
+    from imageferry.tasks.params import TaskSpecError
+
     as_json = chosen(ctx, OUTPUT) == "json"
     try:
         yield
@@ -132,6 +107,8 @@ def _errors(ctx: typer.Context) -> Iterator[None]:
 def _session(ctx: typer.Context) -> Iterator[tuple[TaskBackend, Output]]:
     """The backend the options chose (--server or the local store) and the output format."""
     with _errors(ctx):
+        from imageferry.cli.task_backend import open_backend
+
         fmt = output_format(ctx)
         with open_backend(chosen(ctx, SERVER), chosen(ctx, TOKEN)) as backend:
             yield backend, fmt
@@ -170,6 +147,12 @@ def collect_parameters(
     ignored. ``--parameters -`` reads the pasted command (backslash-newline
     continuations, ``\\,`` escapes and all) from stdin instead.
     """
+    from imageferry.tasks.forms import (
+        load_parameters_file,
+        parse_aws_cli_parameters,
+        parse_param_pairs,
+    )
+
     merged: dict[str, str] = {}
     if file is not None:
         merged.update(load_parameters_file(file))
@@ -239,6 +222,7 @@ def create_command(
         if deploy is None:
             _created(backend, backend.create_task(merged, name), fmt)
             return
+        from imageferry.cli.task_deploy import deploy_document, deploy_line, local_store, run_deploy
         from imageferry.deploy_aws.deploy import DeployRequest
         from imageferry.deploy_aws.parameters import stack_parameters
 
@@ -282,6 +266,8 @@ def list_command(
     ] = 50,
 ) -> None:
     """List tasks, newest first, with the progress of their latest run."""
+    from imageferry.cli.task_view import task_row_json, task_table
+
     with _session(ctx) as (backend, fmt):
         wanted = _task_status(status) if status else None
         page = backend.list_tasks(wanted, offset, limit)
@@ -328,6 +314,9 @@ def _task_status(value: str) -> TaskStatus:
 @app.command("show")
 def show_command(ctx: typer.Context, task_id: _TaskId) -> None:
     """A task's parameters, runs and per-image results (a deployed task's from AWS)."""
+    from imageferry.cli.task_deploy import show_deployed
+    from imageferry.cli.task_view import show_json, show_text
+
     with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         if show_deployed(backend, task, fmt):
@@ -390,6 +379,9 @@ def start_command(
 
 def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> None:
     """Start a run (trigger ``cli``), follow it to its end, report, exit accordingly."""
+    from imageferry.cli.task_follow import follow_run, interrupt_on_sigint
+    from imageferry.cli.task_view import run_result_json, run_summary
+
     sink: Callable[[LogRecord], None] | None = None
     if not quiet and fmt == "text":
         sink = _progress_line
@@ -425,12 +417,18 @@ def _execute(backend: TaskBackend, task_id: str, fmt: Output, quiet: bool) -> No
 
 
 def _progress_line(line: LogRecord) -> None:
+    from imageferry.tasks.outcome import CLOSING
+
     if line.message.startswith(CLOSING):
         return  # the summary that follows says it
     typer.echo(f"{line.ts.strftime('%H:%M:%S')} {line.message}", err=True)
 
 
 def _plan(backend: TaskBackend, task_id: str, fmt: Output) -> None:
+    import asyncio
+
+    from imageferry.cli.task_view import plan_json, plan_text
+
     backend.get_task(task_id)
     planned, notes = asyncio.run(backend.plan(task_id))
     if fmt == "json":
@@ -465,6 +463,8 @@ def stop_command(
     ] = 15.0,
 ) -> None:
     """Stop the task's active run: in-flight copies are abandoned, no tag moves."""
+    from imageferry.cli.task_follow import wait_stopped
+
     with _session(ctx) as (backend, fmt):
         run = wait_stopped(backend, backend.stop(task_id), grace=wait)
         if fmt == "json":
@@ -486,6 +486,8 @@ def clone_command(
     ] = None,
 ) -> None:
     """Copy a task's parameters into a new task, changed by --param overrides; prints its id."""
+    from imageferry.tasks.forms import parse_param_pairs
+
     with _session(ctx) as (backend, fmt):
         _created(backend, backend.clone(task_id, parse_param_pairs(param or []), name), fmt)
 
@@ -497,6 +499,8 @@ def delete_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a task with its runs, results and logs."""
+    from imageferry.cli.task_deploy import stack_left_behind
+
     with _session(ctx) as (backend, fmt):
         task = backend.get_task(task_id)
         label = f"{task_id} ({task.name})" if task.name else task_id
@@ -526,6 +530,9 @@ def logs_command(
     ] = False,
 ) -> None:
     """A run's log. With -o json: one document, or one JSON object per line with --follow."""
+    from imageferry.cli.task_follow import follow_logs, interrupt_on_sigint
+    from imageferry.cli.task_view import log_json, log_text
+
     with _session(ctx) as (backend, fmt):
         run = _run_of(backend, task_id, run_id)
         collected: list[LogRecord] = []
@@ -578,6 +585,8 @@ def prune_command(
     ] = None,
 ) -> None:
     """Delete old finished runs with their results and logs, keeping each task's newest."""
+    from dataclasses import asdict
+
     from imageferry.settings import load_settings
     from imageferry.store import open_store
 
@@ -597,7 +606,7 @@ def prune_command(
                 store.get_task(task_id)  # TaskNotFound names it
             pruned = store.prune_runs(wanted, task_id)
         if fmt == "json":
-            _echo_json({"keep": wanted, **dataclasses.asdict(pruned)})
+            _echo_json({"keep": wanted, **asdict(pruned)})
         else:
             typer.echo(
                 f"deleted {pruned.runs} run{'' if pruned.runs == 1 else 's'} "

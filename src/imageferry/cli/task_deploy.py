@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from imageferry.cli.options import Output
-from imageferry.cli.task_backend import LocalTasks, TaskBackend
-from imageferry.cli.task_view import iso, show_json, show_text
 from imageferry.errors import ConfigError
-from imageferry.store.records import TaskRecord
 from imageferry.store.status import TaskStatus
 
 if TYPE_CHECKING:
+    from imageferry.cli.task_backend import TaskBackend
     from imageferry.deploy_aws.deploy import Deployed, DeployRequest
     from imageferry.store import Store
+    from imageferry.store.records import TaskRecord
 
 __all__ = [
     "deploy_document",
@@ -39,10 +38,12 @@ __all__ = [
     "stack_left_behind",
 ]
 
-Session = Callable[[typer.Context], AbstractContextManager[tuple[TaskBackend, Output]]]
+Session = Callable[[typer.Context], AbstractContextManager[tuple["TaskBackend", Output]]]
 
 
 def local_store(backend: TaskBackend, what: str) -> Store:
+    from imageferry.cli.task_backend import LocalTasks
+
     if not isinstance(backend, LocalTasks):
         raise ConfigError(
             f"{what} needs the local store, where deployments are recorded; run it without "
@@ -121,6 +122,8 @@ def deploy_line(deployed: Deployed) -> str:
 
 def stack_left_behind(backend: TaskBackend, task_id: str) -> str | None:
     """What to tell after deleting a deployed task: its stack stays in AWS."""
+    from imageferry.cli.task_backend import LocalTasks
+
     if not isinstance(backend, LocalTasks):
         return None
     deployment = backend.runtime.store.get_deployment(task_id)
@@ -135,6 +138,9 @@ def stack_left_behind(backend: TaskBackend, task_id: str) -> str | None:
 
 def show_deployed(backend: TaskBackend, task: TaskRecord, fmt: Output) -> bool:
     """Print a deployed task's runs from AWS; False (nothing printed) when not deployed."""
+    from imageferry.cli.task_backend import LocalTasks
+    from imageferry.cli.task_view import iso, show_json, show_text
+
     if not isinstance(backend, LocalTasks):
         return False
     from imageferry.deploy_aws.deploy import deployed_runs

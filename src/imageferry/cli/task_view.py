@@ -147,6 +147,19 @@ def image_json(result: ImageResultRecord) -> dict[str, Any]:
     }
 
 
+def retries(images: Sequence[ImageResultRecord]) -> int:
+    """Attempts beyond each image's first: how often the run copied an image again."""
+    return sum(max(0, image.attempts - 1) for image in images)
+
+
+def retry_note(images: Sequence[ImageResultRecord]) -> str:
+    """`` (2 images retried, 3 retries)``, or nothing when every image took one attempt."""
+    retried = sum(1 for image in images if image.attempts > 1)
+    if not retried:
+        return ""
+    return f" ({retried} image{'s' if retried != 1 else ''} retried, {retries(images)} retries)"
+
+
 def run_json(run: RunRecord, images: Sequence[ImageResultRecord]) -> dict[str, Any]:
     """A run as ``show`` lists it (exactly these keys)."""
     return {
@@ -172,6 +185,7 @@ def run_result_json(run: RunRecord, images: Sequence[ImageResultRecord]) -> dict
         "bytes_transferred": run.bytes_transferred,
         "bytes_reused": run.bytes_reused,
         "store_bytes": run.store_bytes,
+        "image_retries": retries(images),
         "error": run.error,
     }
 
@@ -244,7 +258,7 @@ def show_text(
         *(f"  {run_summary(run)}" for run in runs),
     ]
     if runs and latest_images:
-        lines.append(f"Images of run {runs[0].number}:")
+        lines.append(f"Images of run {runs[0].number}{retry_note(latest_images)}:")
         rows = [
             (
                 r.status.value,

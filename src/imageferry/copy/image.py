@@ -2,7 +2,7 @@
 
 Order of work (interfaces.py states the destination's side of it):
 
-1. HEAD the source reference and the destination reference. When the
+1. HEAD the source reference and the destination reference, at once. When the
    destination already names the digest the copy would produce, stop: the
    image is up to date (one HEAD on each side, plus one GET of a source index
    when a platform selection decides the digest). A destination tag in a
@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from imageferry.copy.ahead import Ahead
 from imageferry.copy.events import NullSink, ProgressSink
 from imageferry.copy.ledger import BlobLedger
 from imageferry.copy.options import CopyOptions
@@ -248,14 +249,27 @@ class ImageCopy:
 
     async def _resolve(self) -> _Resolved:
         src_text, dst_text = str(self.src), str(self.dst)
+        # The source HEAD goes alongside the destination HEAD when one is sent:
+        # an up-to-date image then costs one round trip, not two.
+        source = Ahead(lambda: self._source_head(src_text))
+        try:
+            return await self._resolve_with(source, src_text, dst_text)
+        finally:
+            source.cancel()
+
+    async def _resolve_with(
+        self, source: Ahead[Descriptor], src_text: str, dst_text: str
+    ) -> _Resolved:
         top: RawManifest | None = None
         try:
-            dst_head = await self._blame(dst_text, self._destination_head())
+            dst_head = await self._blame(dst_text, self._destination_head(source.start))
         except _Blamed:
             # When both sides fail, the source's failure is the one to report.
-            await self._source_head(src_text)
+            await source.result()
             raise
         if dst_head is None:
+            if source.started:
+                await source.result()  # sent alongside a HEAD that found nothing: its errors
             # Nothing to compare with: the GET the copy needs anyway tells the
             # source digest, so a source HEAD would be one request too many.
             try:
@@ -268,7 +282,7 @@ class ImageCopy:
         else:
             # Only HEADs when the image may be up to date: registries such as
             # Docker Hub count manifest GETs against pull quotas, HEADs not.
-            src_head = await self._source_head(src_text)
+            src_head = await source.result()
         current = dst_head.digest if dst_head is not None else None
         if self.src.digest is not None and src_head.digest != self.src.digest:
             raise _Blamed(src_text, DigestMismatch(str(self.src.digest), str(src_head.digest)))
@@ -291,10 +305,14 @@ class ImageCopy:
             )
         return _Resolved(src_head, target, current == target, top)
 
-    async def _destination_head(self) -> Descriptor | None:
-        """What the destination reference names now; for a tag, maybe known without asking."""
+    async def _destination_head(self, sending: Callable[[], None]) -> Descriptor | None:
+        """What the destination reference names now; for a tag, maybe known without asking.
+
+        ``sending`` is called when the HEAD is actually sent.
+        """
 
         def head() -> Awaitable[Descriptor | None]:
+            sending()
             return self.destination.head_manifest(self._dst_lookup)
 
         if self.dst.tag is None:

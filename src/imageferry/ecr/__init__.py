@@ -7,8 +7,9 @@ GetAuthorizationToken, creating destination repositories, listing through
 DescribeRepositories/DescribeImages, and BatchCheckLayerAvailability.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from imageferry.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from imageferry.ecr.auth import EcrCredentialProvider, EcrToken, decode_token
@@ -67,11 +68,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

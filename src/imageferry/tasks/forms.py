@@ -31,8 +31,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from imageferry.errors import ConfigError
 from imageferry.tasks.params import TaskSpec
 
@@ -198,6 +196,8 @@ def load_parameters_file(path: Path | str) -> dict[str, str]:
     try:
         document: Any = json.loads(text)
     except json.JSONDecodeError:
+        import yaml  # YAML parameter files only: not loaded by every task command
+
         try:
             document = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - strings only
         except yaml.YAMLError as e:

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from imageferry.ecr.hosts import parse_registry_host
@@ -247,6 +246,8 @@ class TaskSpec(BaseModel):
 
 def _cron_matches_a_date(expression: str) -> bool:
     """Whether a valid cron expression ever fires (``0 0 30 2 *`` never does)."""
+    from croniter import CroniterBadDateError, croniter  # only for scheduled tasks
+
     try:
         croniter(expression, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
     except (CroniterBadDateError, ValueError):
@@ -493,6 +494,8 @@ class _Checker:
                 self.problem("scheduleExpression", str(e))
         else:
             self.out["scheduleExpression"] = expression
+            from croniter import croniter  # only for scheduled tasks
+
             fields = expression.split()
             if len(fields) != 5 or not croniter.is_valid(expression):
                 self.problem(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from croniter import croniter
-
 from imageferry.store.status import ScheduleType
 from imageferry.tasks.params import parse_rate
 
@@ -44,6 +42,8 @@ def next_run_after(
 
 
 def _next_cron(expression: str, after: datetime) -> datetime:
+    from croniter import croniter  # loaded by scheduled tasks only
+
     base = after if after.tzinfo is not None else after.replace(tzinfo=UTC)
     value = croniter(expression, base).get_next(datetime)
     assert isinstance(value, datetime)

@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from imageferry.store import Store, current_revision, head_revision, migrate
+from imageferry.store import Store, current_revision, head_revision
 from imageferry.store.engine import make_engine
-from imageferry.store.migrate import HEAD, VERSION_TABLE
+from imageferry.store.migrate import HEAD, VERSION_TABLE, migrate
 from imageferry.store.models import Base
 
 TABLES = {"tasks", "runs", "image_results", "log_lines", "users", "api_tokens", "deployments"}

@@ -15,6 +15,7 @@ FERRY = str(Path(sys.executable).parent / "ferry")
 #: Libraries that only running a command needs (registries, AWS, the store, the console).
 HEAVY = (
     "aiohttp",
+    "alembic",
     "asyncio",
     "boto3",
     "botocore",
@@ -51,10 +52,18 @@ def loaded_by(*argv: str) -> tuple[int, set[str], str]:
 
 @pytest.mark.parametrize(
     ("command", "option"),
-    [("copy", "--from-file"), ("demo", "--size-mb"), ("serve", "--create-token")],
+    [
+        ([], "task"),
+        (["copy"], "--from-file"),
+        (["demo"], "--size-mb"),
+        (["serve"], "--create-token"),
+        (["task"], "create"),
+        (["task", "run"], "--dry-run"),
+        (["secret"], "put"),
+    ],
 )
-def test_help_loads_no_network_aws_store_or_web_library(command: str, option: str):
-    code, modules, out = loaded_by(command, "--help")
+def test_help_loads_no_network_aws_store_or_web_library(command: list[str], option: str):
+    code, modules, out = loaded_by(*command, "--help")
     assert code == 0
     assert option in out
     assert sorted(modules.intersection(HEAVY)) == []

@@ -129,6 +129,15 @@ def test_an_ended_run_says_what_it_stores() -> None:
     assert "stored" not in run_summary(_run(ended=None))
 
 
+def test_a_run_counts_the_images_it_copied_again() -> None:
+    once = replace(_image(ImageStatus.SKIPPED), attempts=1)
+    images = [_image(ImageStatus.COPIED), _image(ImageStatus.FAILED, "boom"), once]
+
+    assert run_result_json(_run(), images)["image_retries"] == 2
+    assert "Images of run 1 (2 images retried, 2 retries):" in show_text(_task(), [_run()], images)
+    assert "Images of run 1:" in show_text(_task(), [_run()], [once])
+
+
 def test_labels_follow_the_reference_console() -> None:
     assert source_label({"sourceType": "Public"}) == "Public"
     assert source_label({"srcRegion": "us-west-1", "srcAccountId": "123456789012"}) == (

@@ -71,6 +71,39 @@ async def test_second_run_is_skipped_with_one_head_on_each_side(
     assert dst.calls == [("head_manifest", "app", "v1")]
 
 
+async def test_up_to_date_image_sends_both_heads_at_once(
+    src: FakeRegistry, dst: FakeRegistry
+) -> None:
+    store_image(src, "app", b"cfg", [b"layer"], tag="v1")
+    await engine(src, dst).copy(ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1"))
+    factory = FakeRegistries(src, dst)
+    both_asked = asyncio.Event()
+    asked: list[str] = []
+
+    def meeting_heads(registry: str, repository: str) -> object:
+        repo = factory(registry, repository)
+        plain = repo.head_manifest
+
+        async def head_manifest(reference: str) -> object:
+            # Each side's HEAD answers only once the other side's has been sent:
+            # HEADs sent one after the other would wait here for good.
+            asked.append(registry)
+            if len(asked) == 2:
+                both_asked.set()
+            await asyncio.wait_for(both_asked.wait(), timeout=5)
+            return await plain(reference)
+
+        repo.head_manifest = head_manifest  # type: ignore[method-assign]
+        return repo
+
+    result = await CopyEngine(meeting_heads).copy(  # type: ignore[arg-type]
+        ref(f"{SRC}/app:v1"), ref(f"{DST}/app:v1")
+    )
+
+    assert result.status == "skipped", result.error
+    assert sorted(asked) == [DST, SRC]
+
+
 async def test_multi_arch_copy_preserves_the_index_digest(
     src: FakeRegistry, dst: FakeRegistry
 ) -> None:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from imageferry.store import StoreUnavailable, current_revision, head_revision, migrate
+from imageferry.store import StoreUnavailable, current_revision, head_revision
 from imageferry.store.engine import make_engine
+from imageferry.store.migrate import migrate
 
 
 def test_migrate_needs_no_alembic_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
