@@ -249,7 +249,7 @@ def test_show_reads_a_deployed_tasks_runs_from_aws(
     assert "next run:" not in text
     assert "run 2 (run-newer) ended IN_PROGRESS: 1 copied, 1 skipped, 1 failed of 3" in text
     assert "run 1 (run-older) ended STOPPED: 1 copied, 0 skipped, 0 failed of 1" in text
-    assert "Images of run 2:" in text
+    assert "Images of run 2 (1 image retried, 2 retries):" in text  # Attempts=3 above
     assert f"Deployed: stack imageferry-{task_id} in us-east-1" in text
 
 
