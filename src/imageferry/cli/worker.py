@@ -5,7 +5,8 @@ A Celery worker in this process, on FERRY_BROKER_URL's FERRY_QUEUE (or
 registries and the store bear, on any machine that reaches them. Each batch
 runs on a thread of its own (``--concurrency`` of them), with the copy engine.
 SIGTERM lets the batches in flight finish; SIGKILL loses nothing either: the
-broker hands their batches to another worker.
+broker hands their batches to another worker. A broker that cannot be reached
+at start (within a few seconds), or refuses the password, is one line and exit 1.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run a Celery worker that copies the runs' batches with the copy engine."""
-    from imageferry.executor.celery_app import create_app, describe_broker
+    from imageferry.executor.celery_app import check_broker, create_app, describe_broker
     from imageferry.settings import load_settings
 
     if loglevel.lower() not in _LOGLEVELS:
@@ -47,6 +48,7 @@ def worker(
         settings = load_settings(executor="celery")
         name = hostname or f"ferry@{socket.gethostname()}"
         app = create_app(settings, executor_id=name)
+        check_broker(app, settings)
         wanted = [q.strip() for q in (queues or settings.queue).split(",") if q.strip()]
         typer.echo(
             f"ferry worker {name}: {concurrency} at a time from {', '.join(wanted)} "
