@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +298,62 @@ def test_show_of_a_deployed_task_with_aws_unreachable_is_one_line(
     assert result.exit_code == 1, output(result)
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("ferry: error: AWS Step Functions in us-east-1: cannot reach ")
+
+
+class NotAws:
+    """What a proxy or portal in the way answers instead of AWS: ``status``, ``body``."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        answer = (status, body)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(answer[0])
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(answer[1])))
+                self.end_headers()
+                self.wfile.write(answer[1])
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> NotAws:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(404, b""), (200, b"<html><body>Sign in to the network</body></html>")]
+)
+def test_an_answer_that_is_not_aws_is_one_line_not_an_internal_error(
+    on_moto: MotoServer,
+    ferry: Ferry,
+    task_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    body: bytes,
+) -> None:
+    _deploy(ferry, task_id, "--region", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with NotAws(status, body) as portal:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", portal.url)
+        for args in (("task", "show", task_id), ("task", "deploy", task_id)):
+            result = ferry(*args)
+            assert result.exit_code == 1, output(result)
+            (line,) = result.stderr.strip().splitlines()
+            assert line.startswith(
+                "ferry: error: AWS CloudFormation in us-east-1: the answer to DescribeStacks "
+                "is not AWS's"
+            ), line
+            assert "AWS_ENDPOINT_URL_CLOUDFORMATION" in line
 
 
 def test_deploy_needs_the_local_store(on_moto: MotoServer, ferry: Ferry, closed_port: int) -> None:
