@@ -247,16 +247,22 @@ def create_command(
         stack_parameters(merged)  # what cannot be deployed is refused before the task exists
         task = backend.create_task(merged, name)
         deployed = run_deploy(backend, task, DeployRequest())
-        _created(backend, task, fmt, {"deployment": deploy_document(deployed)})
+        # The stack's own topic tells alarmEmail: no local alarm backend to warn of.
+        _created(backend, task, fmt, {"deployment": deploy_document(deployed)}, warn=False)
         if fmt == "text":
             typer.echo(deploy_line(deployed), err=True)
 
 
 def _created(
-    backend: TaskBackend, task: TaskRecord, fmt: Output, more: dict[str, Any] | None = None
+    backend: TaskBackend,
+    task: TaskRecord,
+    fmt: Output,
+    more: dict[str, Any] | None = None,
+    *,
+    warn: bool = True,
 ) -> None:
     """Print a new task's id, and its warnings on stderr (also in the JSON document)."""
-    warnings = backend.warnings(task.parameters)
+    warnings = backend.warnings(task.parameters) if warn else []
     for warning in warnings:
         typer.echo(f"ferry: warning: {warning}", err=True)
     if fmt == "json":

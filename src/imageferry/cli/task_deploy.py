@@ -24,6 +24,7 @@ from imageferry.cli.task_view import iso, show_json, show_text
 from imageferry.errors import ConfigError
 from imageferry.store.records import TaskRecord
 from imageferry.store.status import TaskStatus
+from imageferry.tasks.params import TaskSpecError
 
 if TYPE_CHECKING:
     from imageferry.deploy_aws.deploy import Deployed, DeployRequest
@@ -230,7 +231,15 @@ def register(app: typer.Typer, session: Session) -> None:
             local_store(backend, "ferry task deploy")  # before asking a server for the task
             task = backend.get_task(task_id)
             request = DeployRequest(stack_name, region, worker_count, image_uri, not no_wait)
-            deployed = run_deploy(backend, task, request)
+            try:
+                deployed = run_deploy(backend, task, request)
+            except TaskSpecError as e:
+                e.message += (
+                    f"\na task's parameters are fixed once created: `ferry task clone {task.id} "
+                    "--param NAME=VALUE ...` makes a task with the values above changed; deploy "
+                    "that one"
+                )
+                raise
             if fmt == "json":
                 typer.echo(_json(deploy_document(deployed)))
             else:

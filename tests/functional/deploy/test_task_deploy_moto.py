@@ -147,6 +147,19 @@ def test_a_cron_one_time_or_push_schedule_reaches_eventbridge_form(
     assert "cron(30 2 ? * 2-6 *)" in [r.get("ScheduleExpression") for r in rules]
 
 
+def test_create_and_deploy_does_not_warn_that_the_stacks_alarms_go_nowhere(
+    on_moto: MotoServer, ferry: Ferry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack's own topic tells alarmEmail: the local FERRY_ALARM_BACKEND has no say."""
+    monkeypatch.delenv("FERRY_ALARM_BACKEND", raising=False)
+    result = ferry("task", "create", *param_args(SEED), "--deploy", "aws")
+    task_id = _ok(result).strip()
+    assert "will not be told" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"stack imageferry-{task_id} in us-east-1: CREATE_COMPLETE"
+    )
+
+
 def test_parameters_a_stack_cannot_take_are_refused_before_aws(
     on_moto: MotoServer, ferry: Ferry
 ) -> None:
@@ -163,6 +176,22 @@ def test_parameters_a_stack_cannot_take_are_refused_before_aws(
     assert result.exit_code == 2, output(result)
     tasks = json.loads(_ok(ferry("task", "list", "-o", "json")))
     assert tasks["total"] == 1
+
+
+def test_a_task_with_blank_stack_fields_is_told_how_to_fill_them(
+    on_moto: MotoServer, ferry: Ferry
+) -> None:
+    """Parameters do not change once created: the message says what does (a clone)."""
+    blank = {**SEED, "ecsVpcId": "", "alarmEmail": ""}
+    task = _ok(ferry("task", "create", *param_args(blank))).strip()
+    result = ferry("task", "deploy", task, "--region", "us-east-1")
+    assert result.exit_code == 2, output(result)
+    assert "ecsVpcId: is required to deploy the task to AWS" in result.stderr
+    assert f"`ferry task clone {task} --param NAME=VALUE ...`" in result.stderr
+    # The advice works: the clone with the values deploys.
+    filled = ("ecsVpcId=vpc-07f56e8e21630a2a0", "alarmEmail=ops@example.com")
+    clone = _ok(ferry("task", "clone", task, *(f"--param={p}" for p in filled))).strip()
+    assert _deploy(ferry, clone, "--region", "us-east-1")["status"] == "CREATE_COMPLETE"
 
 
 @pytest.fixture
