@@ -24,7 +24,7 @@ from imageferry.cli.task_view import iso, show_json, show_text
 from imageferry.errors import ConfigError
 from imageferry.store.records import TaskRecord
 from imageferry.store.status import TaskStatus
-from imageferry.tasks.params import TaskSpecError
+from imageferry.tasks.params import TaskSpec, TaskSpecError
 
 if TYPE_CHECKING:
     from imageferry.deploy_aws.deploy import Deployed, DeployRequest
@@ -234,6 +234,8 @@ def register(app: typer.Typer, session: Session) -> None:
             try:
                 deployed = run_deploy(backend, task, request)
             except TaskSpecError as e:
+                if not any(p.parameter in TaskSpec.model_fields for p in e.problems):
+                    raise  # only the command's options: given again, they fix it
                 e.message += (
                     f"\na task's parameters are fixed once created: `ferry task clone {task.id} "
                     "--param NAME=VALUE ...` makes a task with the values above changed; deploy "

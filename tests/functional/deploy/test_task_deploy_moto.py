@@ -184,6 +184,26 @@ def test_parameters_a_stack_cannot_take_are_refused_before_aws(
     assert _deploy(ferry, clone, "--region", "us-east-1")["status"] == "CREATE_COMPLETE"
 
 
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (("--region", "mars"), "--region 'mars' is not an AWS region name"),
+        (("--region", "us east 1"), "--region 'us east 1' is not an AWS region name"),
+        (("--stack-name", "bad name!"), "--stack-name 'bad name!' is not a stack name"),
+        (("--stack-name", "9lives"), "--stack-name '9lives' is not a stack name"),
+        (("--image-uri", "not an image"), "imageUri (--image-uri): 'not an image'"),
+    ],
+)
+def test_deploy_options_aws_cannot_take_are_usage_errors_before_aws(
+    on_moto: MotoServer, ferry: Ferry, task_id: str, option: tuple[str, str], says: str
+) -> None:
+    result = ferry("task", "deploy", task_id, *option)
+    assert result.exit_code == 2, output(result)
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr and "ferry task clone" not in result.stderr
+    assert boto3.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     yield free_port("127.0.0.1")
