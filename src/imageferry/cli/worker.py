@@ -6,7 +6,8 @@ registries and the store bear, on any machine that reaches them. Each batch
 runs on a thread of its own (``--concurrency`` of them), with the copy engine.
 SIGTERM lets the batches in flight finish; SIGKILL loses nothing either: the
 broker hands their batches to another worker. A broker that cannot be reached
-at start (within a few seconds), or refuses the password, is one line and exit 1.
+at start (within a few seconds), or refuses the password, and a store that
+cannot be used, are one line and exit 1.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def worker(
     """Run a Celery worker that copies the runs' batches with the copy engine."""
     from imageferry.executor.celery_app import check_broker, create_app, describe_broker
     from imageferry.settings import load_settings
+    from imageferry.store import open_store
 
     if loglevel.lower() not in _LOGLEVELS:
         typer.echo(f"ferry: error: --loglevel must be one of {', '.join(_LOGLEVELS)}", err=True)
@@ -49,6 +51,8 @@ def worker(
         name = hostname or f"ferry@{socket.gethostname()}"
         app = create_app(settings, executor_id=name)
         check_broker(app, settings)
+        with open_store(settings, migrate=False) as store:  # `ferry serve` migrates it
+            store.ping()  # a store it cannot reach would fail every batch it takes
         wanted = [q.strip() for q in (queues or settings.queue).split(",") if q.strip()]
         typer.echo(
             f"ferry worker {name}: {concurrency} at a time from {', '.join(wanted)} "

@@ -190,3 +190,31 @@ def test_a_run_whose_batches_cannot_be_queued_says_why(tmp_path: Path) -> None:
     assert done.returncode == 1, shown
     assert "internal error" not in shown and PASSWORD not in shown
     assert "cannot reach the broker redis://:***@127.0.0.1:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("database", "code", "says"),
+    [
+        (f"nonsense-{PASSWORD}", 2, "FERRY_DATABASE_URL is not a database URL"),
+        (
+            f"postgresql+psycopg://ferry:{PASSWORD}@127.0.0.1:{free_port('127.0.0.1')}/ferry",
+            1,
+            "ferry:***@127.0.0.1:",
+        ),
+    ],
+)
+def test_a_worker_whose_store_cannot_be_used_says_so_before_taking_batches(
+    tmp_path: Path, locked_redis: int, database: str, code: int, says: str
+) -> None:
+    env = {
+        **_env(tmp_path, f"redis://:{PASSWORD}@127.0.0.1:{locked_redis}/0"),
+        "FERRY_DATABASE_URL": database,
+    }
+    worker = subprocess.Popen(
+        [FERRY, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    status, err = _ended(worker)
+    assert status == code, err
+    assert says in _error_line(err)
+    assert "ready." not in err
+    assert err.strip().splitlines()[-1].startswith("ferry: error:")  # psycopg's hint too
