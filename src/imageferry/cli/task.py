@@ -47,6 +47,7 @@ from imageferry.cli.task_deploy import (
     deploy_document,
     deploy_line,
     local_store,
+    refuse_if_deployed,
     run_deploy,
     show_deployed,
     stack_left_behind,
@@ -373,6 +374,7 @@ def start_command(
         server = chosen(ctx, SERVER)
         if server is None:
             backend.get_task(task_id)  # an unknown id is the whole message, not the notice
+            refuse_if_deployed(backend, task_id)  # so is a deployed task
             typer.echo(
                 f"ferry: no --server given, so task {task_id} runs here in the foreground "
                 "(Ctrl-C stops it). To start runs in the background, run `ferry serve` and "

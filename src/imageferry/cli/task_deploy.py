@@ -34,6 +34,7 @@ __all__ = [
     "deploy_document",
     "deploy_line",
     "local_store",
+    "refuse_if_deployed",
     "register",
     "run_deploy",
     "show_deployed",
@@ -118,6 +119,17 @@ def deploy_line(deployed: Deployed) -> str:
     if r.status.endswith("_IN_PROGRESS"):
         return f"stack {d.stack_name} in {d.region}: {r.status} (not waited for)"
     return f"stack {d.stack_name} in {d.region}: {r.status}"
+
+
+def refuse_if_deployed(backend: TaskBackend, task_id: str) -> None:
+    """TaskDeployed before anything is said about running here (the service refuses too)."""
+    from imageferry.tasks.service import TaskDeployed
+
+    if not isinstance(backend, LocalTasks):
+        return
+    deployment = backend.runtime.store.get_deployment(task_id)
+    if deployment is not None:
+        raise TaskDeployed(task_id, deployment.stack_name, deployment.region)
 
 
 def stack_left_behind(backend: TaskBackend, task_id: str) -> str | None:

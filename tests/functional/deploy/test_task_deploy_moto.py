@@ -204,6 +204,25 @@ def test_deploy_options_aws_cannot_take_are_usage_errors_before_aws(
     assert boto3.client("cloudformation").describe_stacks()["Stacks"] == []
 
 
+def test_a_deployed_task_is_not_run_here_behind_its_stacks_back(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    """Its runs are the stack's: a local run would copy with this machine's keys and go
+    where ``ferry task show`` (which reads AWS) never looks."""
+    _deploy(ferry, task_id, "--region", "us-east-1")
+    for command in ("run", "start"):
+        result = ferry("task", command, task_id)
+        assert result.exit_code == 2, output(result)
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(
+            f"ferry: error: task {task_id} is deployed to stack imageferry-{task_id} in "
+            "us-east-1: it runs there"
+        ), line
+        assert "aws stepfunctions start-execution" in line
+    listed = json.loads(_ok(ferry("task", "list", "-o", "json")))
+    assert listed["items"][0]["latest_run"] is None
+
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     yield free_port("127.0.0.1")
