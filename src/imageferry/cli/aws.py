@@ -81,7 +81,12 @@ def _setup(*needs: str) -> tuple[RunEnvironment, RunStorage, Settings, SecretSto
 
 @app.command("plan")
 def plan_command() -> None:
-    """List and select the images, write the run's batches to RUN_BUCKET."""
+    """List and select the images, write the run's batches to RUN_BUCKET.
+
+    Run by the stack's state machine: it reads the task's variables (SRC_REGION ...),
+    AWS_DEFAULT_REGION, RUN_BUCKET, RESULT_TABLE, RUN_ID and RUN_INPUT (see
+    deploy/aws/README.md, "The container's contract").
+    """
     from imageferry.awsrun.plan import plan_run
 
     with _errors():
@@ -91,7 +96,11 @@ def plan_command() -> None:
 
 @app.command("copy-batch")
 def copy_batch_command() -> None:
-    """Copy the batch BATCH_KEY names; one row per image in RESULT_TABLE."""
+    """Copy the batch BATCH_KEY names; one row per image in RESULT_TABLE.
+
+    Run by the stack's state machine: it reads the task's variables, AWS_DEFAULT_REGION,
+    RUN_BUCKET, RESULT_TABLE, RUN_ID and BATCH_KEY (see deploy/aws/README.md).
+    """
     from imageferry.awsrun.copy_batch import BatchOutcome, copy_batch
     from imageferry.awsrun.emf import metric_line
     from imageferry.awsrun.stopping import StopGate
@@ -134,7 +143,11 @@ def copy_batch_command() -> None:
 
 @app.command("summarize")
 def summarize_command() -> None:
-    """Count the run's images and tell ALARM_TOPIC_ARN once if any failed."""
+    """Count the run's images and tell ALARM_TOPIC_ARN once if any failed.
+
+    Run by the stack's state machine: it reads AWS_DEFAULT_REGION, RUN_BUCKET,
+    RESULT_TABLE, ALARM_TOPIC_ARN, RUN_ID and RESULTS_MANIFEST (see deploy/aws/README.md).
+    """
     from imageferry.awsrun.summary import summarize_run
 
     with _errors():

@@ -38,7 +38,11 @@ def worker(
     ] = None,
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Run a Celery worker that copies the runs' batches with the copy engine."""
+    """Run a Celery worker that copies the batches `ferry serve` queues (FERRY_EXECUTOR=celery).
+
+    It needs FERRY_BROKER_URL, the FERRY_DATABASE_URL that `ferry serve` uses, and
+    pip install 'imageferry\\[celery]'.
+    """
     from imageferry.executor.celery_app import check_broker, create_app, describe_broker
     from imageferry.settings import load_settings
     from imageferry.store import open_store

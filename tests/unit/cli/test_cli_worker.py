@@ -52,3 +52,17 @@ def test_the_embedded_server_does_not_import_celery() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_workers_help_says_what_it_needs(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    done = subprocess.run(
+        [FERRY, "worker", "--help"],
+        env={**clean, "FERRY_DATA_DIR": str(tmp_path), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for needed in ("FERRY_BROKER_URL", "FERRY_DATABASE_URL", "pip install 'imageferry[celery]'"):
+        assert needed in done.stdout
