@@ -117,6 +117,12 @@ def deploy_task(
     parameters = stack_parameters(task.parameters, options)
     name = _stack_name(request.stack_name, previous, task.id)
     region = _region(request.region, previous)
+    owner = store.stack_owner(name, region)
+    if owner is not None and owner.task_id != task.id:
+        raise ConfigError(
+            f"stack {name} in {region} is task {owner.task_id}'s; deploying task {task.id} "
+            "there would turn it into this task: give another --stack-name"
+        )
     cfn = aws_client(aws_session(region), "cloudformation")
     recorded: list[DeploymentRecord] = []
 

@@ -223,6 +223,28 @@ def test_a_deployed_task_is_not_run_here_behind_its_stacks_back(
     assert listed["items"][0]["latest_run"] is None
 
 
+def test_deploy_never_takes_over_another_tasks_or_a_foreign_stack(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    first = _deploy(ferry, task_id, "--region", "us-east-1")["stack_name"]
+    other = _ok(ferry("task", "create", *param_args({**SEED, "destRegion": "eu-west-1"})))
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(
+        StackName="someone-elses",
+        TemplateBody='{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}',
+    )
+    for stack, says in (
+        (first, f"stack {first} in us-east-1 is task {task_id}'s"),
+        ("someone-elses", "'someone-elses' in us-east-1 was not made from imageferry's template"),
+    ):
+        result = ferry("task", "deploy", other.strip(), "--stack-name", stack)
+        assert result.exit_code == 2, output(result)
+        (line,) = result.stderr.strip().splitlines()
+        assert says in line and line.endswith("give another --stack-name"), line
+    assert _parameters(_stack(first))["destRegion"] == "us-west-2"
+    assert not _stack("someone-elses").get("Parameters")
+
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     yield free_port("127.0.0.1")
