@@ -50,6 +50,11 @@ def worker(
     if loglevel.lower() not in _LOGLEVELS:
         typer.echo(f"ferry: error: --loglevel must be one of {', '.join(_LOGLEVELS)}", err=True)
         raise typer.Exit(2)
+    if queues is not None and not [q for q in queues.split(",") if q.strip()]:
+        typer.echo(
+            f"ferry: error: --queues {queues!r} names no queue; give e.g. --queues ferry", err=True
+        )
+        raise typer.Exit(2)
     with one_line_errors():
         settings = load_settings(executor="celery")
         name = hostname or f"ferry@{socket.gethostname()}"

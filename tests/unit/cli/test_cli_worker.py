@@ -66,3 +66,19 @@ def test_the_workers_help_says_what_it_needs(tmp_path: Path) -> None:
     )
     for needed in ("FERRY_BROKER_URL", "FERRY_DATABASE_URL", "pip install 'imageferry[celery]'"):
         assert needed in done.stdout
+
+
+def test_queues_that_name_no_queue_are_a_usage_error(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    done = subprocess.run(
+        [FERRY, "worker", "--queues", " , "],
+        env={**clean, "FERRY_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "ferry: error: --queues ' , ' names no queue; give e.g. --queues ferry"
+    ]
