@@ -247,7 +247,14 @@ def create_command(
         local_store(backend, "ferry task create --deploy")
         stack_parameters(merged)  # what cannot be deployed is refused before the task exists
         task = backend.create_task(merged, name)
-        deployed = run_deploy(backend, task, DeployRequest())
+        try:
+            deployed = run_deploy(backend, task, DeployRequest())
+        except FerryError as e:  # said so: running the command again would make a second task
+            e.message += (
+                f"; task {task.id} was created; deploy it with `ferry task deploy {task.id}` "
+                "once that is fixed"
+            )
+            raise
         # The stack's own topic tells alarmEmail: no local alarm backend to warn of.
         _created(backend, task, fmt, {"deployment": deploy_document(deployed)}, warn=False)
         if fmt == "text":

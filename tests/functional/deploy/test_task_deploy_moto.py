@@ -436,6 +436,18 @@ def test_an_answer_that_is_not_aws_is_one_line_not_an_internal_error(
             assert "AWS_ENDPOINT_URL_CLOUDFORMATION" in line
 
 
+def test_create_and_deploy_that_fails_at_aws_names_the_task_it_created(
+    on_moto: MotoServer, ferry: Ferry, monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = ferry("task", "create", *param_args(SEED), "--deploy", "aws")
+    assert result.exit_code == 1, output(result)
+    (line,) = result.stderr.strip().splitlines()
+    [task] = json.loads(_ok(ferry("task", "list", "-o", "json")))["items"]
+    assert f"task {task['id']} was created; deploy it with `ferry task deploy {task['id']}`" in line
+
+
 def test_deploy_needs_the_local_store(on_moto: MotoServer, ferry: Ferry, closed_port: int) -> None:
     server = f"http://127.0.0.1:{closed_port}"
     for args in (
