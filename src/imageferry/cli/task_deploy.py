@@ -75,6 +75,10 @@ class _Progress:
             self.shown = False
 
 
+def _warn(message: str) -> None:
+    typer.echo(f"ferry: warning: {message}", err=True)
+
+
 def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -> Deployed:
     """Deploy with a progress line on stderr."""
     from imageferry.deploy_aws.deploy import default_stack_name, deploy_task
@@ -84,7 +88,7 @@ def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -
     name = request.stack_name or (previous.stack_name if previous else default_stack_name(task.id))
     progress = _Progress(name)
     try:
-        return deploy_task(store, task, request, progress=progress)
+        return deploy_task(store, task, request, progress=progress, warn=_warn)
     except KeyboardInterrupt:
         progress.close()
         typer.echo(

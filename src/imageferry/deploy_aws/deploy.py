@@ -96,12 +96,35 @@ def _stack_name(asked: str | None, previous: DeploymentRecord | None, task_id: s
     return asked or (previous.stack_name if previous else None) or default_stack_name(task_id)
 
 
+def missing_secrets(session: Any, parameters: dict[str, str]) -> list[str]:
+    """The credential secrets the stack's runs will read that its region does not have.
+
+    Best effort: a secret that cannot be looked up (no permission) is not reported.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = aws_client(session, "secretsmanager")
+    missing = []
+    for name in dict.fromkeys(parameters[p] for p in ("srcCredential", "destCredential")):
+        if not name:
+            continue
+        try:
+            client.describe_secret(SecretId=name)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                missing.append(name)
+        except BotoCoreError:
+            pass
+    return missing
+
+
 def deploy_task(
     store: Store,
     task: TaskRecord,
     request: DeployRequest,
     *,
     progress: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] | None = None,
 ) -> Deployed:
     """Create or update ``task``'s stack; TaskSpecError before any AWS call if it cannot be."""
@@ -123,7 +146,14 @@ def deploy_task(
             f"stack {name} in {region} is task {owner.task_id}'s; deploying task {task.id} "
             "there would turn it into this task: give another --stack-name"
         )
-    cfn = aws_client(aws_session(region), "cloudformation")
+    session = aws_session(region)
+    cfn = aws_client(session, "cloudformation")
+    for secret in missing_secrets(session, parameters):
+        warn(
+            f"secret {secret!r} is not in AWS Secrets Manager in {region}, where the stack's "
+            "runs read it (a `ferry secret put` secret stays on this machine unless "
+            "FERRY_SECRET_BACKEND=aws); its runs fail until it is there"
+        )
     recorded: list[DeploymentRecord] = []
 
     def started(stack_id: str) -> None:

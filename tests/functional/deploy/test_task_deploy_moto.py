@@ -34,6 +34,8 @@ from stand_ins.aws_refusals import AwsRefusals
 from stand_ins.moto import MotoServer
 
 SEED = parse_aws_cli_parameters(SEED_COMMAND)
+CREDENTIAL = SEED["srcCredential"]
+KEYS = '{"access_key_id": "AKIAEXAMPLE", "secret_access_key": "example"}'
 Ferry = Callable[..., Result]
 
 
@@ -41,6 +43,8 @@ Ferry = Callable[..., Result]
 def on_moto(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     # CloudFormation, Step Functions and DynamoDB go to moto too.
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.url)
+    # SEED's srcCredential, where the stack's runs read it (deploy warns of it otherwise).
+    boto3.client("secretsmanager").create_secret(Name=CREDENTIAL, SecretString=KEYS)
     return aws_env
 
 
@@ -446,6 +450,21 @@ def test_create_and_deploy_that_fails_at_aws_names_the_task_it_created(
     (line,) = result.stderr.strip().splitlines()
     [task] = json.loads(_ok(ferry("task", "list", "-o", "json")))["items"]
     assert f"task {task['id']} was created; deploy it with `ferry task deploy {task['id']}`" in line
+
+
+def test_deploy_warns_of_a_credential_secret_the_stacks_region_lacks(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    """SEED's srcCredential: a `ferry secret put` secret is local; the stack reads AWS's."""
+    secrets = boto3.client("secretsmanager")
+    secrets.delete_secret(SecretId=CREDENTIAL, ForceDeleteWithoutRecovery=True)
+    result = ferry("task", "deploy", task_id, "--region", "us-east-1")
+    _ok(result)
+    warning = f"ferry: warning: secret {CREDENTIAL!r} is not in AWS Secrets Manager in us-east-1"
+    assert warning in result.stderr
+    secrets.create_secret(Name=CREDENTIAL, SecretString=KEYS)
+    result = ferry("task", "deploy", task_id)
+    assert "warning" not in _ok(result) + result.stderr
 
 
 def test_deploy_needs_the_local_store(on_moto: MotoServer, ferry: Ferry, closed_port: int) -> None:
