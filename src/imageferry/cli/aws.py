@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from pydantic import ValidationError
 
 from imageferry.awsrun.environment import RunEnvironment
 from imageferry.awsrun.storage import RunStorage
@@ -64,11 +63,7 @@ def _errors() -> Iterator[None]:
 
 def _setup(*needs: str) -> tuple[RunEnvironment, RunStorage, Settings, SecretStore | None]:
     env = RunEnvironment.read(os.environ, needs=needs)
-    try:
-        settings = load_settings(aws_region=env.region)
-    except ValidationError as e:
-        names = ", ".join("FERRY_" + str(err["loc"][0]).upper() for err in e.errors() if err["loc"])
-        raise ConfigError(f"invalid configuration in {names or 'FERRY_* variables'}") from None
+    settings = load_settings(aws_region=env.region)  # ConfigError for an invalid FERRY_*
     storage = RunStorage(env.region, env.bucket, env.table, env.topic_arn)
     secrets: SecretStore | None = None
     if env.spec.srcCredential or env.spec.destCredential:

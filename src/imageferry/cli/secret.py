@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from imageferry.cli.failures import one_line_errors
 from imageferry.cli.options import OUTPUT, Output, output_format, shared_group
@@ -37,13 +36,7 @@ app = typer.Typer(
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as e:
-        fields = ", ".join(
-            "FERRY_" + str(err["loc"][0]).upper() for err in e.errors() if err["loc"]
-        )
-        raise ConfigError(f"invalid configuration in {fields or 'FERRY_* variables'}") from None
+    return load_settings()  # ConfigError for a variable that does not validate
 
 
 def _store() -> SecretStore:

@@ -82,3 +82,12 @@ def test_queues_that_name_no_queue_are_a_usage_error(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "ferry: error: --queues ' , ' names no queue; give e.g. --queues ferry"
     ]
+
+
+def test_a_setting_that_does_not_validate_is_one_line_naming_it(tmp_path: Path) -> None:
+    done = _worker(tmp_path, FERRY_EXECUTOR="celery", FERRY_BATCH_SIZE="0")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "ferry: error: invalid configuration in FERRY_BATCH_SIZE: "
+        "Input should be greater than or equal to 1"
+    ]
