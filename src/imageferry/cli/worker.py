@@ -43,7 +43,12 @@ def worker(
     It needs FERRY_BROKER_URL, the FERRY_DATABASE_URL that `ferry serve` uses, and
     pip install 'imageferry\\[celery]'.
     """
-    from imageferry.executor.celery_app import check_broker, create_app, describe_broker
+    from imageferry.executor.celery_app import (
+        check_broker,
+        create_app,
+        describe_broker,
+        shutdown_signals,
+    )
     from imageferry.settings import load_settings
     from imageferry.store import open_store
 
@@ -79,7 +84,10 @@ def worker(
             without_mingle=True,
             quiet=True,
         )
+        stopped_by = shutdown_signals()
         celery_worker.start()
+    if "SIGINT" in stopped_by:
+        raise typer.Exit(130)  # Ctrl-C, as every ferry command reports it
     raise typer.Exit(celery_worker.exitcode or 0)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "create_app",
     "describe_broker",
     "import_celery",
+    "shutdown_signals",
 ]
 
 #: The one task: kwargs ``run_id``, ``unit_keys`` (the batch's unit keys), ``batch`` (its name).
@@ -163,6 +164,22 @@ def check_broker(
             interval_max=2,
             timeout=wait,
         )
+
+
+def shutdown_signals() -> list[str]:
+    """The signals (``SIGINT``, ``SIGTERM`` ...) that shut this process's worker down, as
+    they come: Celery exits 1 for a Ctrl-C, which ``ferry worker`` reports as 130."""
+    try:
+        from celery.signals import worker_shutting_down
+    except ImportError:
+        raise ConfigError(_MISSING) from None
+    received: list[str] = []
+
+    def heard(sig: str = "", **_: object) -> None:
+        received.append(sig)
+
+    worker_shutting_down.connect(heard, weak=False)
+    return received
 
 
 def create_app(settings: Settings, *, executor_id: str = "") -> celery.Celery:

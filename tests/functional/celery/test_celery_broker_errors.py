@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -140,21 +141,28 @@ def test_a_wrong_broker_password_is_one_line_at_once(tmp_path: Path, locked_redi
     assert "not-" not in line
 
 
-def test_a_worker_with_the_right_password_starts(tmp_path: Path, locked_redis: int) -> None:
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_a_worker_with_the_right_password_starts_and_stops_as_asked(
+    tmp_path: Path, locked_redis: int, stop: signal.Signals, code: int
+) -> None:
+    """Ctrl-C is 130, as for every ferry command (Celery's own exit status is 1)."""
     broker = f"redis://:{PASSWORD}@127.0.0.1:{locked_redis}/0"
     log = tmp_path / "worker.log"
     with log.open("w") as out:
         worker = subprocess.Popen(
-            [FERRY, "worker", "--concurrency", "1", "--hostname", "ok@test"],
+            [FERRY, "worker", "--concurrency", "1", "--hostname", f"{stop.name}@test"],
             env=_env(tmp_path, broker),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
         wait_for(lambda: "ready." in log.read_text(), "the worker to be ready", timeout=60)
+        worker.send_signal(stop)
+        assert worker.wait(timeout=30) == code, log.read_text()
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
     assert PASSWORD not in log.read_text()
 
 
