@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imageferry.errors import (
@@ -226,6 +227,7 @@ def describe(error: BaseException, call: AwsCall) -> AwsFailure | None:
         PartialCredentialsError,
         ProfileNotFound,
     )
+    from botocore.parsers import ResponseParserError
 
     where = call.where
     if isinstance(error, NoCredentialsError):
@@ -260,9 +262,30 @@ def describe(error: BaseException, call: AwsCall) -> AwsFailure | None:
         )
     if isinstance(error, ClientError):
         return _client_failure(error, call)
+    if isinstance(error, ResponseParserError) or _unreadable(error):
+        # An answer, but not AWS's: a proxy, a captive portal, or a wrong endpoint URL.
+        return AwsFailure(
+            Cause.UNREACHABLE,
+            f"{where}: the answer to {call.action} is not AWS's (botocore cannot read it); "
+            "check the proxy settings (HTTPS_PROXY, NO_PROXY) and the region name, or "
+            f"{call.service.endpoint_variable} if set",
+        )
     if isinstance(error, BotoCoreError):
         return AwsFailure(Cause.OTHER, f"{where}: {call.action} failed: {_one_line(str(error))}")
     return None
+
+
+def _unreadable(error: BaseException) -> bool:
+    """Raised inside botocore, not as one of its errors: its parser choked on the answer
+    (an HTML page where XML was expected fails with a KeyError there)."""
+    from botocore.exceptions import BotoCoreError
+
+    if isinstance(error, BotoCoreError):
+        return False
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and "botocore" in Path(frame.tb_frame.f_code.co_filename).parts
 
 
 def _client_failure(error: ClientError, call: AwsCall) -> AwsFailure:

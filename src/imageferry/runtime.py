@@ -76,6 +76,8 @@ class Runtime:
         self.scheduler = Scheduler(self.store, self.service.start, interval=scheduler_interval)
 
     def start(self, *, schedules: bool = True) -> None:
+        if self._celery is not None:
+            self._celery.check_broker()  # before any run is taken over and queued
         stopped = self.store.mark_interrupted_runs(stopping_only=True)
         if stopped:
             log.warning("ended %d run(s) a previous process was stopping", len(stopped))

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from imageferry.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
 
@@ -85,5 +87,15 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides (e.g. from CLI flags)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Settings from the environment, with explicit overrides (e.g. from CLI flags).
+
+    A value that does not validate is a ConfigError naming each variable and what it
+    should be (never the value: it may be a password).
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        problems = "; ".join(
+            f"FERRY_{str(err['loc'][0]).upper()}: {err['msg']}" for err in e.errors() if err["loc"]
+        )
+        raise ConfigError(f"invalid configuration in {problems or 'FERRY_* variables'}") from None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imageferry.errors import ConfigError
-from imageferry.tasks.params import TaskSpec, TaskSpecError
+from imageferry.tasks.params import TaskSpec, TaskSpecError, is_region
 
 __all__ = ["TASK_PARAMETERS", "RunEnvironment", "variable_name"]
 
@@ -73,9 +73,15 @@ class RunEnvironment:
                 f"missing environment variable(s): {', '.join(missing)}; the stack's task "
                 "definition and the state machine set them (deploy/aws/README.md)"
             )
+        region = env["AWS_DEFAULT_REGION"].strip()
+        if not is_region(region):
+            raise ConfigError(
+                f"AWS_DEFAULT_REGION {region!r} is not an AWS region name, e.g. us-east-1; "
+                "the stack's task definition sets it to the stack's region"
+            )
         return cls(
             spec=_spec(env),
-            region=env["AWS_DEFAULT_REGION"].strip(),
+            region=region,
             account_id=env.get("AWS_ACCOUNT_ID", "").strip(),
             bucket=env["RUN_BUCKET"].strip(),
             table=env["RESULT_TABLE"].strip(),

@@ -67,18 +67,12 @@ def _errors() -> Iterator[None]:
 
 
 def _setup(*needs: str) -> tuple[RunEnvironment, RunStorage, Settings, SecretStore | None]:
-    from pydantic import ValidationError
-
     from imageferry.awsrun.environment import RunEnvironment
     from imageferry.awsrun.storage import RunStorage
     from imageferry.settings import load_settings
 
     env = RunEnvironment.read(os.environ, needs=needs)
-    try:
-        settings = load_settings(aws_region=env.region)
-    except ValidationError as e:
-        names = ", ".join("FERRY_" + str(err["loc"][0]).upper() for err in e.errors() if err["loc"])
-        raise ConfigError(f"invalid configuration in {names or 'FERRY_* variables'}") from None
+    settings = load_settings(aws_region=env.region)  # ConfigError for an invalid FERRY_*
     storage = RunStorage(env.region, env.bucket, env.table, env.topic_arn)
     secrets: SecretStore | None = None
     if env.spec.srcCredential or env.spec.destCredential:
@@ -91,7 +85,12 @@ def _setup(*needs: str) -> tuple[RunEnvironment, RunStorage, Settings, SecretSto
 
 @app.command("plan")
 def plan_command() -> None:
-    """List and select the images, write the run's batches to RUN_BUCKET."""
+    """List and select the images, write the run's batches to RUN_BUCKET.
+
+    Run by the stack's state machine: it reads the task's variables (SRC_REGION ...),
+    AWS_DEFAULT_REGION, RUN_BUCKET, RESULT_TABLE, RUN_ID and RUN_INPUT (see
+    deploy/aws/README.md, "The container's contract").
+    """
     import asyncio
 
     from imageferry.awsrun.plan import plan_run
@@ -103,7 +102,11 @@ def plan_command() -> None:
 
 @app.command("copy-batch")
 def copy_batch_command() -> None:
-    """Copy the batch BATCH_KEY names; one row per image in RESULT_TABLE."""
+    """Copy the batch BATCH_KEY names; one row per image in RESULT_TABLE.
+
+    Run by the stack's state machine: it reads the task's variables, AWS_DEFAULT_REGION,
+    RUN_BUCKET, RESULT_TABLE, RUN_ID and BATCH_KEY (see deploy/aws/README.md).
+    """
     import asyncio
 
     from imageferry.awsrun.copy_batch import BatchOutcome, copy_batch
@@ -148,7 +151,11 @@ def copy_batch_command() -> None:
 
 @app.command("summarize")
 def summarize_command() -> None:
-    """Count the run's images and tell ALARM_TOPIC_ARN once if any failed."""
+    """Count the run's images and tell ALARM_TOPIC_ARN once if any failed.
+
+    Run by the stack's state machine: it reads AWS_DEFAULT_REGION, RUN_BUCKET,
+    RESULT_TABLE, ALARM_TOPIC_ARN, RUN_ID and RESULTS_MANIFEST (see deploy/aws/README.md).
+    """
     from imageferry.awsrun.summary import summarize_run
 
     with _errors():

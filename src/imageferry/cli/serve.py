@@ -73,7 +73,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the web console, the JSON API and the scheduler with its local executor."""
+    """Run the web console, the JSON API and the scheduler; runs are copied here.
+
+    With FERRY_EXECUTOR=celery, runs are planned here and copied by `ferry worker`
+    processes.
+    """
     # Loaded here, not at the top: `ferry --help` lists this command without them.
     from imageferry.settings import load_settings
     from imageferry.store import open_store

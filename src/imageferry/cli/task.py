@@ -231,17 +231,30 @@ def create_command(
         local_store(backend, "ferry task create --deploy")
         stack_parameters(merged)  # what cannot be deployed is refused before the task exists
         task = backend.create_task(merged, name)
-        deployed = run_deploy(backend, task, DeployRequest())
-        _created(backend, task, fmt, {"deployment": deploy_document(deployed)})
+        try:
+            deployed = run_deploy(backend, task, DeployRequest())
+        except FerryError as e:  # said so: running the command again would make a second task
+            e.message += (
+                f"; task {task.id} was created; deploy it with `ferry task deploy {task.id}` "
+                "once that is fixed"
+            )
+            raise
+        # The stack's own topic tells alarmEmail: no local alarm backend to warn of.
+        _created(backend, task, fmt, {"deployment": deploy_document(deployed)}, warn=False)
         if fmt == "text":
             typer.echo(deploy_line(deployed), err=True)
 
 
 def _created(
-    backend: TaskBackend, task: TaskRecord, fmt: Output, more: dict[str, Any] | None = None
+    backend: TaskBackend,
+    task: TaskRecord,
+    fmt: Output,
+    more: dict[str, Any] | None = None,
+    *,
+    warn: bool = True,
 ) -> None:
     """Print a new task's id, and its warnings on stderr (also in the JSON document)."""
-    warnings = backend.warnings(task.parameters)
+    warnings = backend.warnings(task.parameters) if warn else []
     for warning in warnings:
         typer.echo(f"ferry: warning: {warning}", err=True)
     if fmt == "json":
@@ -356,7 +369,10 @@ def start_command(
     with _session(ctx) as (backend, fmt):
         server = chosen(ctx, SERVER)
         if server is None:
+            from imageferry.cli.task_deploy import refuse_if_deployed
+
             backend.get_task(task_id)  # an unknown id is the whole message, not the notice
+            refuse_if_deployed(backend, task_id)  # so is a deployed task
             typer.echo(
                 f"ferry: no --server given, so task {task_id} runs here in the foreground "
                 "(Ctrl-C stops it). To start runs in the background, run `ferry serve` and "

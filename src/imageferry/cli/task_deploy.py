@@ -32,6 +32,7 @@ __all__ = [
     "deploy_document",
     "deploy_line",
     "local_store",
+    "refuse_if_deployed",
     "register",
     "run_deploy",
     "show_deployed",
@@ -74,6 +75,10 @@ class _Progress:
             self.shown = False
 
 
+def _warn(message: str) -> None:
+    typer.echo(f"ferry: warning: {message}", err=True)
+
+
 def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -> Deployed:
     """Deploy with a progress line on stderr."""
     from imageferry.deploy_aws.deploy import default_stack_name, deploy_task
@@ -83,7 +88,7 @@ def run_deploy(backend: TaskBackend, task: TaskRecord, request: DeployRequest) -
     name = request.stack_name or (previous.stack_name if previous else default_stack_name(task.id))
     progress = _Progress(name)
     try:
-        return deploy_task(store, task, request, progress=progress)
+        return deploy_task(store, task, request, progress=progress, warn=_warn)
     except KeyboardInterrupt:
         progress.close()
         typer.echo(
@@ -118,6 +123,18 @@ def deploy_line(deployed: Deployed) -> str:
     if r.status.endswith("_IN_PROGRESS"):
         return f"stack {d.stack_name} in {d.region}: {r.status} (not waited for)"
     return f"stack {d.stack_name} in {d.region}: {r.status}"
+
+
+def refuse_if_deployed(backend: TaskBackend, task_id: str) -> None:
+    """TaskDeployed before anything is said about running here (the service refuses too)."""
+    from imageferry.cli.task_backend import LocalTasks
+    from imageferry.tasks.service import TaskDeployed
+
+    if not isinstance(backend, LocalTasks):
+        return
+    deployment = backend.runtime.store.get_deployment(task_id)
+    if deployment is not None:
+        raise TaskDeployed(task_id, deployment.stack_name, deployment.region)
 
 
 def stack_left_behind(backend: TaskBackend, task_id: str) -> str | None:
@@ -231,12 +248,23 @@ def register(app: typer.Typer, session: Session) -> None:
     ) -> None:
         """Create or update the task's CloudFormation stack in AWS, and wait for it."""
         from imageferry.deploy_aws.deploy import DeployRequest
+        from imageferry.tasks.params import TaskSpec, TaskSpecError
 
         with session(ctx) as (backend, fmt):
             local_store(backend, "ferry task deploy")  # before asking a server for the task
             task = backend.get_task(task_id)
             request = DeployRequest(stack_name, region, worker_count, image_uri, not no_wait)
-            deployed = run_deploy(backend, task, request)
+            try:
+                deployed = run_deploy(backend, task, request)
+            except TaskSpecError as e:
+                if not any(p.parameter in TaskSpec.model_fields for p in e.problems):
+                    raise  # only the command's options: given again, they fix it
+                e.message += (
+                    f"\na task's parameters are fixed once created: `ferry task clone {task.id} "
+                    "--param NAME=VALUE ...` makes a task with the values above changed; deploy "
+                    "that one"
+                )
+                raise
             if fmt == "json":
                 typer.echo(_json(deploy_document(deployed)))
             else:

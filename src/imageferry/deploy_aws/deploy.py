@@ -23,6 +23,7 @@ from imageferry.deploy_aws.template import template_body
 from imageferry.errors import ConfigError
 from imageferry.store.deployments import DeploymentRecord
 from imageferry.store.records import TaskRecord
+from imageferry.tasks.params import is_region
 
 if TYPE_CHECKING:
     from imageferry.store import Store
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]+")
+#: CloudFormation's rule for stack names.
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,11 @@ def default_stack_name(task_id: str) -> str:
 
 def _region(asked: str | None, previous: DeploymentRecord | None) -> str:
     if asked:
+        if not is_region(asked):
+            raise ConfigError(
+                f"--region {asked!r} is not an AWS region name; give the ECS cluster's "
+                "region, e.g. us-east-1 or cn-north-1"
+            )
         return asked
     if previous is not None:
         return previous.region
@@ -71,7 +79,43 @@ def _region(asked: str | None, previous: DeploymentRecord | None) -> str:
             "no AWS region for the stack; pass --region (where the ECS cluster, VPC and "
             "subnets are) or set AWS_DEFAULT_REGION"
         )
+    if not is_region(str(region)):
+        raise ConfigError(
+            f"the AWS region {region!r} (AWS_DEFAULT_REGION or the profile's) is not an AWS "
+            "region name; pass --region, e.g. us-east-1"
+        )
     return str(region)
+
+
+def _stack_name(asked: str | None, previous: DeploymentRecord | None, task_id: str) -> str:
+    if asked and not _STACK_NAME.match(asked):
+        raise ConfigError(
+            f"--stack-name {asked!r} is not a stack name; CloudFormation's start with a "
+            "letter and hold only letters, digits and '-' (at most 128)"
+        )
+    return asked or (previous.stack_name if previous else None) or default_stack_name(task_id)
+
+
+def missing_secrets(session: Any, parameters: dict[str, str]) -> list[str]:
+    """The credential secrets the stack's runs will read that its region does not have.
+
+    Best effort: a secret that cannot be looked up (no permission) is not reported.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = aws_client(session, "secretsmanager")
+    missing = []
+    for name in dict.fromkeys(parameters[p] for p in ("srcCredential", "destCredential")):
+        if not name:
+            continue
+        try:
+            client.describe_secret(SecretId=name)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                missing.append(name)
+        except BotoCoreError:
+            pass
+    return missing
 
 
 def deploy_task(
@@ -80,6 +124,7 @@ def deploy_task(
     request: DeployRequest,
     *,
     progress: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
     sleep: Callable[[float], None] | None = None,
 ) -> Deployed:
     """Create or update ``task``'s stack; TaskSpecError before any AWS call if it cannot be."""
@@ -93,10 +138,22 @@ def deploy_task(
         else (previous.image_uri if previous else ""),
     )
     parameters = stack_parameters(task.parameters, options)
-    name = request.stack_name or (previous.stack_name if previous else None)
-    name = name or default_stack_name(task.id)
+    name = _stack_name(request.stack_name, previous, task.id)
     region = _region(request.region, previous)
-    cfn = aws_client(aws_session(region), "cloudformation")
+    owner = store.stack_owner(name, region)
+    if owner is not None and owner.task_id != task.id:
+        raise ConfigError(
+            f"stack {name} in {region} is task {owner.task_id}'s; deploying task {task.id} "
+            "there would turn it into this task: give another --stack-name"
+        )
+    session = aws_session(region)
+    cfn = aws_client(session, "cloudformation")
+    for secret in missing_secrets(session, parameters):
+        warn(
+            f"secret {secret!r} is not in AWS Secrets Manager in {region}, where the stack's "
+            "runs read it (a `ferry secret put` secret stays on this machine unless "
+            "FERRY_SECRET_BACKEND=aws); its runs fail until it is there"
+        )
     recorded: list[DeploymentRecord] = []
 
     def started(stack_id: str) -> None:

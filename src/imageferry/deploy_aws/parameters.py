@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from imageferry.errors import InvalidReference
+from imageferry.reference import Reference
 from imageferry.tasks.params import Problem, TaskSpec, TaskSpecError, parse_rate
 
 __all__ = [
@@ -162,6 +164,17 @@ def stack_parameters(
     for name in _STACK_NEEDS:
         if not values[name]:
             problems.append(Problem(name, "is required to deploy the task to AWS; give its value"))
+    if options.image_uri:
+        try:
+            Reference.parse(options.image_uri)
+        except InvalidReference as e:
+            problems.append(
+                Problem(
+                    "imageUri (--image-uri)",
+                    f"{options.image_uri!r} is not an image reference ({e}); give e.g. "
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/imageferry:latest",
+                )
+            )
     if not 1 <= options.worker_count <= MAX_WORKERS:
         problems.append(
             Problem("workerCount", f"{options.worker_count} is not from 1 to {MAX_WORKERS}")

@@ -24,6 +24,7 @@ from imageferry.errors import ConfigError, FerryError
 
 __all__ = [
     "CAPABILITIES",
+    "TEMPLATE_DESCRIPTION",
     "StackFailed",
     "StackResult",
     "deploy_stack",
@@ -50,6 +51,8 @@ _SETTLED_BAD = {
     "IMPORT_ROLLBACK_FAILED",
 }
 #: A stack that never got created: it can only be deleted.
+#: How the packaged template's Description starts (stacks made from it, by any route).
+TEMPLATE_DESCRIPTION = "imageferry - one container image transfer task"
 _DEAD = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"}
 
 
@@ -179,6 +182,12 @@ def deploy_stack(
             f"stack {name!r} in {region} is {existing['StackStatus']} from a failed creation "
             f"and cannot be updated; delete it (aws cloudformation delete-stack --stack-name "
             f"{name} --region {region}) and deploy again"
+        )
+    ours = str((existing or {}).get("Description", "")).startswith(TEMPLATE_DESCRIPTION)
+    if existing is not None and not ours:
+        raise ConfigError(
+            f"stack {name!r} in {region} was not made from imageferry's template; deploying "
+            "there would replace its resources: give another --stack-name"
         )
     if existing is not None and existing["StackStatus"].endswith("_IN_PROGRESS"):
         raise ConfigError(

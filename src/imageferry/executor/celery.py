@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from imageferry.executor.base import Batch
-from imageferry.executor.celery_app import TASK_NAME, create_app
+from imageferry.executor.celery_app import TASK_NAME, broker_errors, check_broker, create_app
 from imageferry.executor.local import LocalExecutor
 from imageferry.store.errors import StoreError
 from imageferry.store.status import RunStatus
@@ -69,12 +69,13 @@ class CeleryExecutor:
 
     async def _dispatch(self, run_id: str, batches: list[Batch]) -> None:
         for batch in batches:
-            sent = await asyncio.to_thread(
-                self._app.send_task,
-                TASK_NAME,
-                kwargs={"run_id": run_id, "unit_keys": batch.keys, "batch": batch.name},
-                queue=self._queue,
-            )
+            with broker_errors(self._deps.settings):
+                sent = await asyncio.to_thread(
+                    self._app.send_task,
+                    TASK_NAME,
+                    kwargs={"run_id": run_id, "unit_keys": batch.keys, "batch": batch.name},
+                    queue=self._queue,
+                )
             with self._lock:
                 self._sent.setdefault(run_id, []).append(sent.id)
         units = sum(len(b.units) for b in batches)
@@ -84,6 +85,10 @@ class CeleryExecutor:
             "INFO",
             f"{units} image(s) in {len(batches)} batch(es) queued for the workers",
         )
+
+    def check_broker(self) -> None:
+        """One line (ConfigError, BrokerUnavailable) unless the broker answers in time."""
+        check_broker(self._app, self._deps.settings)
 
     def start(self) -> None:
         """Begin supervising; call once the runs of a previous process were submitted."""

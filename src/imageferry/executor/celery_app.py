@@ -11,17 +11,26 @@ batch with backoff.
 
 Celery is an optional extra (``pip install 'imageferry[celery]'``): it is
 imported only here, and only in celery mode.
+
+``ferry serve`` and ``ferry worker`` check the broker once at start
+(:func:`check_broker`): a URL the transport cannot use is a
+:class:`~imageferry.errors.ConfigError`, a broker that refuses the password
+or cannot be reached within :data:`BROKER_WAIT_SECONDS` is
+:class:`BrokerUnavailable`, each one line with the password masked. Once
+started, a worker rides out a broker restart as Celery does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from imageferry.errors import ConfigError
+from imageferry.errors import ConfigError, FerryError
 from imageferry.settings import Settings
-from imageferry.store.engine import safe_url
 from imageferry.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -29,7 +38,18 @@ if TYPE_CHECKING:
 
     from imageferry.tasks.execution import RunDependencies
 
-__all__ = ["TASK_NAME", "broker_url", "create_app", "import_celery"]
+__all__ = [
+    "BROKER_WAIT_SECONDS",
+    "TASK_NAME",
+    "BrokerUnavailable",
+    "broker_errors",
+    "broker_url",
+    "check_broker",
+    "create_app",
+    "describe_broker",
+    "import_celery",
+    "shutdown_signals",
+]
 
 #: The one task: kwargs ``run_id``, ``unit_keys`` (the batch's unit keys), ``batch`` (its name).
 TASK_NAME = "imageferry.copy_batch"
@@ -37,7 +57,15 @@ TASK_NAME = "imageferry.copy_batch"
 RETRY_BACKOFF = 1
 RETRY_BACKOFF_MAX = 30
 
+#: How long ``ferry serve`` and ``ferry worker`` wait for an unreachable broker at start.
+BROKER_WAIT_SECONDS = 10.0
+
 _MISSING = "the celery executor needs Celery and Redis: install 'imageferry[celery]'"
+_EXAMPLE = "redis://[:PASSWORD@]HOST:PORT/DB, e.g. redis://127.0.0.1:6379/0"
+
+
+class BrokerUnavailable(FerryError):
+    """The broker cannot be reached, or refuses the credentials of FERRY_BROKER_URL."""
 
 
 def import_celery() -> Any:
@@ -56,6 +84,8 @@ def broker_url(settings: Settings) -> str:
         raise ConfigError(
             "FERRY_EXECUTOR=celery needs FERRY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"
         )
+    if "://" not in url:  # kombu would take it for an AMQP host name
+        raise ConfigError(f"FERRY_BROKER_URL is not a broker URL; give {_EXAMPLE}")
     if not settings.database_url:
         raise ConfigError(
             "FERRY_EXECUTOR=celery needs FERRY_DATABASE_URL: the store that ferry serve "
@@ -66,7 +96,90 @@ def broker_url(settings: Settings) -> str:
 
 def describe_broker(settings: Settings) -> str:
     """The broker URL with its password masked, for messages."""
-    return safe_url(settings.broker_url.get_secret_value())
+    url = settings.broker_url.get_secret_value()
+    head, _, rest = url.partition("://")
+    userinfo, at, place = rest.rpartition("@")  # a password may hold '/' or '@' unescaped
+    if not at or ":" not in userinfo:
+        return url
+    return f"{head}://{userinfo.partition(':')[0]}:***@{place}"
+
+
+def _hidden(text: str, settings: Settings) -> str:
+    """``text`` without the broker's password, should a library have quoted it."""
+    password = urlsplit(settings.broker_url.get_secret_value()).password
+    return text.replace(password, "***") if password else text
+
+
+class _Refused(Exception):
+    """The broker answered and refused the credentials: waiting will not help."""
+
+
+def _give_up_on_refusal(error: BaseException, _interval: float) -> None:
+    if any("Authentication" in cls.__name__ for cls in type(error).__mro__):
+        raise _Refused(str(error))
+
+
+@contextmanager
+def broker_errors(settings: Settings) -> Iterator[None]:
+    """Failures of talking to the broker as one line: ConfigError or BrokerUnavailable."""
+    try:
+        from celery.exceptions import OperationalError  # kombu's, as Celery re-exports it
+    except ImportError:
+        raise ConfigError(_MISSING) from None
+
+    shown = describe_broker(settings)
+    try:
+        yield
+    except KeyError as e:  # kombu: "No such transport: foo"
+        scheme = shown.partition("://")[0]
+        raise ConfigError(
+            f"FERRY_BROKER_URL {shown}: no Celery transport {scheme!r} ({e}); give {_EXAMPLE}"
+        ) from None
+    except ValueError as e:  # kombu: a Redis database that is not a number, a bad port
+        raise ConfigError(
+            f"FERRY_BROKER_URL {shown}: {_hidden(str(e), settings)}; give {_EXAMPLE}"
+        ) from None
+    except _Refused as e:
+        raise BrokerUnavailable(
+            f"the broker {shown} refused the credentials ({_hidden(str(e), settings)}); "
+            "fix the password in FERRY_BROKER_URL"
+        ) from None
+    except OperationalError as e:
+        raise BrokerUnavailable(
+            f"cannot reach the broker {shown} ({_hidden(str(e), settings)}); start it, or fix "
+            "FERRY_BROKER_URL"
+        ) from None
+
+
+def check_broker(
+    app: celery.Celery, settings: Settings, *, wait: float = BROKER_WAIT_SECONDS
+) -> None:
+    """Connect to the broker once, waiting up to ``wait`` seconds for it to come up."""
+    with broker_errors(settings), app.connection_for_write() as connection:
+        connection.ensure_connection(
+            errback=_give_up_on_refusal,
+            max_retries=None,
+            interval_start=0.5,
+            interval_step=0.5,
+            interval_max=2,
+            timeout=wait,
+        )
+
+
+def shutdown_signals() -> list[str]:
+    """The signals (``SIGINT``, ``SIGTERM`` ...) that shut this process's worker down, as
+    they come: Celery exits 1 for a Ctrl-C, which ``ferry worker`` reports as 130."""
+    try:
+        from celery.signals import worker_shutting_down
+    except ImportError:
+        raise ConfigError(_MISSING) from None
+    received: list[str] = []
+
+    def heard(sig: str = "", **_: object) -> None:
+        received.append(sig)
+
+    worker_shutting_down.connect(heard, weak=False)
+    return received
 
 
 def create_app(settings: Settings, *, executor_id: str = "") -> celery.Celery:

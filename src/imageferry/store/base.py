@@ -59,6 +59,11 @@ class StoreBase:
     def _now(self) -> datetime:
         return self._clock()
 
+    def ping(self) -> None:
+        """Reach the database once; :class:`StoreUnavailable` when it cannot be."""
+        with self._translate(), self._engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     @contextmanager
     def _read(self) -> Iterator[Session]:
         with self._translate(), self._reads.begin() as session:
@@ -81,8 +86,9 @@ class StoreBase:
         except IntegrityError:
             raise
         except DBAPIError as e:
+            cause = " ".join(str(e.orig).split())  # psycopg adds its hint on a line of its own
             raise StoreUnavailable(
-                f"the store at {safe_url(self._engine.url)} failed: {e.orig}; "
+                f"the store at {safe_url(self._engine.url)} failed: {cause}; "
                 "check that the database is reachable and not full"
             ) from e
 

@@ -78,3 +78,13 @@ class DeploymentService(StoreBase):
                 select(models.Deployment).where(models.Deployment.task_id == task_id)
             )
             return _record(row) if row is not None else None
+
+    def stack_owner(self, stack_name: str, region: str) -> DeploymentRecord | None:
+        """The deployment of the task recorded on stack ``stack_name`` in ``region``, if any."""
+        with self._read() as session:
+            row = session.scalar(
+                select(models.Deployment).where(
+                    models.Deployment.stack_name == stack_name, models.Deployment.region == region
+                )
+            )
+            return _record(row) if row is not None else None

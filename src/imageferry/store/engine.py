@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from imageferry.errors import ConfigError
 
@@ -67,9 +68,32 @@ def _install_sqlite_events(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+_URL_EXAMPLE = "sqlite:////path/to/ferry.db or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+
+
+def _parse(url: str | URL) -> URL:
+    """``url`` parsed, or ConfigError (never quoting it: it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"FERRY_DATABASE_URL is not a database URL; give {_URL_EXAMPLE}"
+        ) from None
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"FERRY_DATABASE_URL {safe_url(parsed)}: no database {parsed.drivername!r}; "
+            f"give {_URL_EXAMPLE}"
+        ) from None
+    except ModuleNotFoundError:
+        pass  # the driver: create_engine says which extra brings it
+    return parsed
+
+
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """An engine for ``url``; SQLite files get their private directory and pragmas."""
-    parsed = make_url(url)
+    parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
         if path is not None:

@@ -94,7 +94,7 @@ def migrate(target: Engine | str | URL, revision: str = "head") -> None:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), revision)
     except SQLAlchemyError as e:
-        cause = getattr(e, "orig", None) or e
+        cause = " ".join(str(getattr(e, "orig", None) or e).split())  # one line
         raise StoreUnavailable(
             f"cannot migrate the store at {safe_url(engine.url)}: {cause}; "
             "check FERRY_DATABASE_URL and that the database is reachable"

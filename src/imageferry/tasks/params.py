@@ -110,6 +110,11 @@ _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 _PROBE_REGISTRY = "registry.invalid"
 
 
+def is_region(name: str) -> bool:
+    """Whether ``name`` has the form of an AWS region name (us-east-1, cn-north-1, ...)."""
+    return bool(_REGION.match(name))
+
+
 def closest_parameter(key: str) -> str | None:
     """The known parameter name nearest to a mistyped ``key``, if any is close."""
     lowered = {name.lower(): name for name in PARAMETER_NAMES}

@@ -35,7 +35,7 @@ from imageferry.tasks.schedule import first_run_at
 if TYPE_CHECKING:
     from imageferry.secrets.base import SecretStore
 
-__all__ = ["NoActiveRun", "TaskService"]
+__all__ = ["NoActiveRun", "TaskDeployed", "TaskService"]
 
 
 class NoActiveRun(ConfigError):
@@ -49,6 +49,19 @@ class NoActiveRun(ConfigError):
         super().__init__(
             f"task {task_id!r} has no active run to stop; its runs have all ended "
             f"(`ferry task show {task_id}` lists them)"
+        )
+        self.task_id = task_id
+
+
+class TaskDeployed(ConfigError):
+    """A run was asked of a task deployed to AWS: its runs are its stack's, not ours."""
+
+    def __init__(self, task_id: str, stack_name: str, region: str) -> None:
+        super().__init__(
+            f"task {task_id} is deployed to stack {stack_name} in {region}: it runs there "
+            "(on its schedule, at each deploy, on pushes); start a run with `aws stepfunctions "
+            "start-execution --state-machine-arn ARN` (the stack's StateMachineArn output), "
+            f"and `ferry task show {task_id}` reads its runs"
         )
         self.task_id = task_id
 
@@ -137,6 +150,9 @@ class TaskService:
         them. A ONE_TIME task started by hand before the scheduler got to it
         has had its one run: the scheduler's pending start is taken back.
         """
+        deployment = self.store.get_deployment(task_id)
+        if deployment is not None:
+            raise TaskDeployed(task_id, deployment.stack_name, deployment.region)
         run = self.store.create_run(task_id, trigger, executor_id=self._executor_id, images=images)
         if trigger is not Trigger.SCHEDULE:
             task = self.store.get_task(task_id)

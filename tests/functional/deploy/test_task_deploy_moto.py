@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ from stand_ins.aws_refusals import AwsRefusals
 from stand_ins.moto import MotoServer
 
 SEED = parse_aws_cli_parameters(SEED_COMMAND)
+CREDENTIAL = SEED["srcCredential"]
+KEYS = '{"access_key_id": "AKIAEXAMPLE", "secret_access_key": "example"}'
 Ferry = Callable[..., Result]
 
 
@@ -39,6 +43,8 @@ Ferry = Callable[..., Result]
 def on_moto(aws_env: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     # CloudFormation, Step Functions and DynamoDB go to moto too.
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.url)
+    # SEED's srcCredential, where the stack's runs read it (deploy warns of it otherwise).
+    boto3.client("secretsmanager").create_secret(Name=CREDENTIAL, SecretString=KEYS)
     return aws_env
 
 
@@ -145,6 +151,19 @@ def test_a_cron_one_time_or_push_schedule_reaches_eventbridge_form(
     assert "cron(30 2 ? * 2-6 *)" in [r.get("ScheduleExpression") for r in rules]
 
 
+def test_create_and_deploy_does_not_warn_that_the_stacks_alarms_go_nowhere(
+    on_moto: MotoServer, ferry: Ferry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack's own topic tells alarmEmail: the local FERRY_ALARM_BACKEND has no say."""
+    monkeypatch.delenv("FERRY_ALARM_BACKEND", raising=False)
+    result = ferry("task", "create", *param_args(SEED), "--deploy", "aws")
+    task_id = _ok(result).strip()
+    assert "will not be told" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"stack imageferry-{task_id} in us-east-1: CREATE_COMPLETE"
+    )
+
+
 def test_parameters_a_stack_cannot_take_are_refused_before_aws(
     on_moto: MotoServer, ferry: Ferry
 ) -> None:
@@ -155,12 +174,79 @@ def test_parameters_a_stack_cannot_take_are_refused_before_aws(
     assert "ecsVpcId: is required to deploy the task to AWS" in result.stderr
     assert "destRegistry: 'registry.example.com' cannot be deployed" in result.stderr
     assert "Traceback" not in result.stderr
+    # Parameters do not change once created: the message says what does (a clone).
+    assert f"`ferry task clone {task} --param NAME=VALUE ...`" in result.stderr
     assert boto3.client("cloudformation").describe_stacks()["Stacks"] == []
     # create --deploy refuses before the task exists.
     result = ferry("task", "create", *param_args(local), "--deploy", "aws")
     assert result.exit_code == 2, output(result)
     tasks = json.loads(_ok(ferry("task", "list", "-o", "json")))
     assert tasks["total"] == 1
+    # The advice works: the clone with the values deploys.
+    filled = ("ecsVpcId=vpc-07f56e8e21630a2a0", "destRegistry=")
+    clone = _ok(ferry("task", "clone", task, *(f"--param={p}" for p in filled))).strip()
+    assert _deploy(ferry, clone, "--region", "us-east-1")["status"] == "CREATE_COMPLETE"
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (("--region", "mars"), "--region 'mars' is not an AWS region name"),
+        (("--region", "us east 1"), "--region 'us east 1' is not an AWS region name"),
+        (("--stack-name", "bad name!"), "--stack-name 'bad name!' is not a stack name"),
+        (("--stack-name", "9lives"), "--stack-name '9lives' is not a stack name"),
+        (("--image-uri", "not an image"), "imageUri (--image-uri): 'not an image'"),
+    ],
+)
+def test_deploy_options_aws_cannot_take_are_usage_errors_before_aws(
+    on_moto: MotoServer, ferry: Ferry, task_id: str, option: tuple[str, str], says: str
+) -> None:
+    result = ferry("task", "deploy", task_id, *option)
+    assert result.exit_code == 2, output(result)
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr and "ferry task clone" not in result.stderr
+    assert boto3.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_a_deployed_task_is_not_run_here_behind_its_stacks_back(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    """Its runs are the stack's: a local run would copy with this machine's keys and go
+    where ``ferry task show`` (which reads AWS) never looks."""
+    _deploy(ferry, task_id, "--region", "us-east-1")
+    for command in ("run", "start"):
+        result = ferry("task", command, task_id)
+        assert result.exit_code == 2, output(result)
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(
+            f"ferry: error: task {task_id} is deployed to stack imageferry-{task_id} in "
+            "us-east-1: it runs there"
+        ), line
+        assert "aws stepfunctions start-execution" in line
+    listed = json.loads(_ok(ferry("task", "list", "-o", "json")))
+    assert listed["items"][0]["latest_run"] is None
+
+
+def test_deploy_never_takes_over_another_tasks_or_a_foreign_stack(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    first = _deploy(ferry, task_id, "--region", "us-east-1")["stack_name"]
+    other = _ok(ferry("task", "create", *param_args({**SEED, "destRegion": "eu-west-1"})))
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(
+        StackName="someone-elses",
+        TemplateBody='{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}',
+    )
+    for stack, says in (
+        (first, f"stack {first} in us-east-1 is task {task_id}'s"),
+        ("someone-elses", "'someone-elses' in us-east-1 was not made from imageferry's template"),
+    ):
+        result = ferry("task", "deploy", other.strip(), "--stack-name", stack)
+        assert result.exit_code == 2, output(result)
+        (line,) = result.stderr.strip().splitlines()
+        assert says in line and line.endswith("give another --stack-name"), line
+    assert _parameters(_stack(first))["destRegion"] == "us-west-2"
+    assert not _stack("someone-elses").get("Parameters")
 
 
 @pytest.fixture
@@ -296,6 +382,89 @@ def test_show_of_a_deployed_task_with_aws_unreachable_is_one_line(
     assert result.exit_code == 1, output(result)
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("ferry: error: AWS Step Functions in us-east-1: cannot reach ")
+
+
+class NotAws:
+    """What a proxy or portal in the way answers instead of AWS: ``status``, ``body``."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        answer = (status, body)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(answer[0])
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(answer[1])))
+                self.end_headers()
+                self.wfile.write(answer[1])
+
+            def log_message(self, format: str, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> NotAws:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(404, b""), (200, b"<html><body>Sign in to the network</body></html>")]
+)
+def test_an_answer_that_is_not_aws_is_one_line_not_an_internal_error(
+    on_moto: MotoServer,
+    ferry: Ferry,
+    task_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    body: bytes,
+) -> None:
+    _deploy(ferry, task_id, "--region", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with NotAws(status, body) as portal:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", portal.url)
+        for args in (("task", "show", task_id), ("task", "deploy", task_id)):
+            result = ferry(*args)
+            assert result.exit_code == 1, output(result)
+            (line,) = result.stderr.strip().splitlines()
+            assert line.startswith(
+                "ferry: error: AWS CloudFormation in us-east-1: the answer to DescribeStacks "
+                "is not AWS's"
+            ), line
+            assert "AWS_ENDPOINT_URL_CLOUDFORMATION" in line
+
+
+def test_create_and_deploy_that_fails_at_aws_names_the_task_it_created(
+    on_moto: MotoServer, ferry: Ferry, monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = ferry("task", "create", *param_args(SEED), "--deploy", "aws")
+    assert result.exit_code == 1, output(result)
+    (line,) = result.stderr.strip().splitlines()
+    [task] = json.loads(_ok(ferry("task", "list", "-o", "json")))["items"]
+    assert f"task {task['id']} was created; deploy it with `ferry task deploy {task['id']}`" in line
+
+
+def test_deploy_warns_of_a_credential_secret_the_stacks_region_lacks(
+    on_moto: MotoServer, ferry: Ferry, task_id: str
+) -> None:
+    """SEED's srcCredential: a `ferry secret put` secret is local; the stack reads AWS's."""
+    secrets = boto3.client("secretsmanager")
+    secrets.delete_secret(SecretId=CREDENTIAL, ForceDeleteWithoutRecovery=True)
+    result = ferry("task", "deploy", task_id, "--region", "us-east-1")
+    _ok(result)
+    warning = f"ferry: warning: secret {CREDENTIAL!r} is not in AWS Secrets Manager in us-east-1"
+    assert warning in result.stderr
+    secrets.create_secret(Name=CREDENTIAL, SecretString=KEYS)
+    result = ferry("task", "deploy", task_id)
+    assert "warning" not in _ok(result) + result.stderr
 
 
 def test_deploy_needs_the_local_store(on_moto: MotoServer, ferry: Ferry, closed_port: int) -> None:

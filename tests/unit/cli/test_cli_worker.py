@@ -52,3 +52,42 @@ def test_the_embedded_server_does_not_import_celery() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_workers_help_says_what_it_needs(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    done = subprocess.run(
+        [FERRY, "worker", "--help"],
+        env={**clean, "FERRY_DATA_DIR": str(tmp_path), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for needed in ("FERRY_BROKER_URL", "FERRY_DATABASE_URL", "pip install 'imageferry[celery]'"):
+        assert needed in done.stdout
+
+
+def test_queues_that_name_no_queue_are_a_usage_error(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    done = subprocess.run(
+        [FERRY, "worker", "--queues", " , "],
+        env={**clean, "FERRY_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "ferry: error: --queues ' , ' names no queue; give e.g. --queues ferry"
+    ]
+
+
+def test_a_setting_that_does_not_validate_is_one_line_naming_it(tmp_path: Path) -> None:
+    done = _worker(tmp_path, FERRY_EXECUTOR="celery", FERRY_BATCH_SIZE="0")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "ferry: error: invalid configuration in FERRY_BATCH_SIZE: "
+        "Input should be greater than or equal to 1"
+    ]

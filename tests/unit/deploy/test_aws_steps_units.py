@@ -67,6 +67,9 @@ def test_the_environment_is_validated_like_ferry_task() -> None:
         RunEnvironment.read(BASE, needs=("BATCH_KEY",))
     with pytest.raises(ConfigError, match="RUN_INPUT is not JSON"):
         RunEnvironment.read(BASE | {"RUN_INPUT": "{"})
+    # Before any listing: an unusable region was a failed step (exit 1) after it.
+    with pytest.raises(ConfigError, match="AWS_DEFAULT_REGION 'us east 1' is not an AWS region"):
+        RunEnvironment.read(BASE | {"AWS_DEFAULT_REGION": "us east 1"})
 
 
 def test_batches_keep_repositories_together_up_to_the_cap() -> None:

@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imageferry.deploy_aws.stack import StackFailed, deploy_stack, first_failure
+from imageferry.deploy_aws.stack import (
+    TEMPLATE_DESCRIPTION,
+    StackFailed,
+    deploy_stack,
+    first_failure,
+)
 
 T0 = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1"
@@ -52,6 +57,7 @@ class FakeCloudFormation:
                     "StackName": StackName,
                     "StackStatus": status,
                     "CreationTime": T0 - timedelta(days=1),
+                    "Description": f"{TEMPLATE_DESCRIPTION}: ...",
                     "Parameters": [{"ParameterKey": "workerCount", "ParameterValue": "2"}],
                 }
             ]
@@ -141,3 +147,16 @@ def test_an_update_names_its_own_failure_not_an_older_one() -> None:
     assert first_failure(cfn, "s", "us-east-1", since=T0) == (
         "resource TaskDefinition (AWS::ECS::TaskDefinition): Invalid image"
     )
+
+
+def test_the_packaged_templates_description_marks_its_stacks() -> None:
+    import yaml
+
+    from imageferry.deploy_aws.template import template_body
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    description = yaml.load(template_body(), Loader=Loader)["Description"]
+    assert description.startswith(TEMPLATE_DESCRIPTION)

@@ -65,3 +65,15 @@ def test_without_celery_installed_one_line_says_how_to_get_it(
     assert str(raised.value) == (
         "the celery executor needs Celery and Redis: install 'imageferry[celery]'"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://user:s3cret@h:6379/0", "redis://user:***@h:6379/0"),
+        ("redis://:s3/cr@t@h:6379/0", "redis://:***@h:6379/0"),  # unescaped '/' and '@'
+        ("redis://h:6379/0", "redis://h:6379/0"),
+    ],
+)
+def test_the_broker_password_is_masked_in_any_url(url: str, shown: str) -> None:
+    assert describe_broker(_settings(broker_url=url)) == shown
