@@ -306,11 +306,14 @@ def test_the_review_shows_the_warnings_validation_returns(console_page: Page) ->
     page = console_page
     said = "alarmEmail is set but no alarm backend is configured: nobody will be told"
 
+    adding = [said]
+
     def with_warning(route: Route) -> None:
-        # The validation answer as it is, plus a warning the server may give.
+        # The validation answer as it is, plus a warning the server may give. The handler
+        # stays in place (unrouting races answers in flight); it stops adding instead.
         response = route.fetch()
         body = response.json()
-        body["warnings"] = [said]
+        body["warnings"] = list(adding)
         route.fulfill(response=response, body=json.dumps(body))
 
     page.route("**/api/tasks/validate", with_warning)
@@ -320,12 +323,13 @@ def test_the_review_shows_the_warnings_validation_returns(console_page: Page) ->
     expect(warnings.locator("li")).to_have_text([said])
     expect(page.locator("#wizard-create")).to_be_enabled()
     screenshot(page, "review-warnings")
-    page.unroute("**/api/tasks/validate")
+    adding.clear()
     page.click("#wizard-steps li[data-step=schedule]")
     page.click("#wizard-next")
     # The review validates again, now without the added warning (a round trip to the
     # server, slow when the machine is busy).
     expect(warnings).to_be_hidden(timeout=20_000)
+    page.unroute_all(behavior="wait")
 
 
 def test_the_api_docs_are_served_from_here(console_page: Page, live_console: object) -> None:

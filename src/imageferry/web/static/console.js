@@ -209,9 +209,13 @@
       const words = f ? f.querySelector("label").firstChild.textContent.trim() : k;
       return `${esc(words)} <code class="param">${esc(k)}</code>`;
     };
+    let asked = 0;
     const review = async () => {
       const body = document.querySelector("#review-table tbody");
+      const mine = ++asked;
       const result = await validate();
+      // Only the newest review paints: a slow answer to an earlier one must not win.
+      if (mine !== asked) return [];
       const unplaced = paint(result.problems);
       const shown = result.valid ? result.parameters : values();
       // Only what applies, in the order the wizard asked: a hidden field's default would only confuse.
