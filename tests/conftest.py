@@ -6,6 +6,7 @@ second on tmpfs, and a fresh one per test keeps tests independent.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,20 @@ def _sandbox_tools() -> None:
             f"{INSTALL_HINT}, before running the tests.",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _signals_as_at_a_terminal() -> None:
+    """Processes the tests start get SIGINT and SIGHUP as a user's terminal gives them.
+
+    A shell starting the suite in the background (``scripts/test &``, ``nohup``) makes
+    it ignore SIGINT or SIGHUP, and an ignored signal stays ignored in every process it
+    starts: the tests that press Ctrl-C or hang up on ``ferry`` would send nothing.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ error mapping (:mod:`.errors`), and the client and repository
 
 from __future__ import annotations
 
+from imageferry.registry import tls
+
+tls.import_aiohttp()  # before the modules below import it: see imageferry.registry.tls
+
 from imageferry.registry.auth import (
     CLIENT_ID,
     Authenticator,

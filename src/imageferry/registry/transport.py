@@ -56,6 +56,7 @@ from imageferry.registry.errors import error_for_response, parse_error_body
 from imageferry.registry.pacing import Pacer, Ticket
 from imageferry.registry.ratelimit import parse_quota
 from imageferry.registry.stats import RegistryStats, StatsHook
+from imageferry.registry.tls import verifying_context
 
 __all__ = [
     "REDIRECTS",
@@ -223,9 +224,12 @@ class Transport:
         _, host, _ = self.config.location(registry)
         return host if self.config.is_mirrored(registry) else registry
 
-    def _ssl(self, url: str) -> bool:
-        host = urlsplit(url).netloc
-        return not (url.startswith("https:") and self.config.is_insecure(host))
+    def _ssl(self, url: str) -> ssl.SSLContext | bool:
+        if not url.startswith("https:"):
+            return True  # no TLS: aiohttp ignores it
+        if self.config.is_insecure(urlsplit(url).netloc):
+            return False
+        return verifying_context()
 
     # -- public API -----------------------------------------------------------
 

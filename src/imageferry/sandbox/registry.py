@@ -239,7 +239,7 @@ class LocalRegistry(Service):
 
     def _wait_ready(self, stderr_path: Path) -> None:
         deadline = time.monotonic() + _START_TIMEOUT
-        with httpx.Client(timeout=1.0) as client:
+        with self._probe_client() as client:
             while True:
                 assert self._process is not None
                 if self._process.poll() is not None:
@@ -259,6 +259,10 @@ class LocalRegistry(Service):
                         f"{_START_TIMEOUT:.0f}s (last status {status}): {_tail(stderr_path)}"
                     )
                 time.sleep(0.01)
+
+    def _probe_client(self) -> httpx.Client:
+        """The client that asks ``GET /v2/`` until the registry answers."""
+        return httpx.Client(timeout=1.0)
 
     def _kill(self) -> None:
         process, self._process = self._process, None

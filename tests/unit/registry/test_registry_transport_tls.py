@@ -1,67 +1,32 @@
 """TLS failures that a retry would repeat fail at once, with the flag that helps.
 
-Against real loopback servers: one speaking plain HTTP, one with a
-self-signed certificate.
+Against real loopback servers: one speaking plain HTTP, one with a certificate
+signed by a CA of the test's own that the client does not trust.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import ssl
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from imageferry.errors import TransportError
 from imageferry.registry.config import RegistryConfig
 from imageferry.registry.stats import RegistryStats
 from imageferry.registry.transport import Transport
+from stand_ins.tls import issue_certificate
 from unit.registry.registry_fakes import FakeServer, Sleeps
-
-
-def self_signed(directory: Path) -> ssl.SSLContext:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_path, key_path)
-    return context
 
 
 @pytest.fixture
 async def tls_host(tmp_path: Path) -> AsyncIterator[str]:
-    """host:port of an HTTPS server with a self-signed certificate, answering 'ok'."""
+    """host:port of an HTTPS server whose certificate no CA the client knows signed."""
 
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -69,7 +34,7 @@ async def tls_host(tmp_path: Path) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/{tail:.*}", ok)
     server = TestServer(app, host="127.0.0.1")
-    await server.start_server(ssl=self_signed(tmp_path))
+    await server.start_server(ssl=issue_certificate(tmp_path).server_context())
     try:
         yield f"127.0.0.1:{server.port}"
     finally:
@@ -104,7 +69,8 @@ async def test_untrusted_certificate_fails_at_once_and_names_the_flag(
     tls_host: str, sleeps: Sleeps
 ) -> None:
     assert await refusal(sleeps, tls_host) == (
-        "x: cannot reach registry.test: certificate verify failed: self-signed certificate "
+        "x: cannot reach registry.test: certificate verify failed: unable to get local issuer "
+        "certificate "
         f"(--insecure-registry {tls_host} skips verification)"
     )
 
@@ -123,3 +89,25 @@ async def test_refused_connections_are_still_retried(fake: FakeServer, sleeps: S
         with pytest.raises(TransportError, match=r"\(after 5 retries\)"):
             await t.request("registry.test", "GET", f"https://{host}/v2/", what="x")
     assert len(sleeps.delays) == 5
+
+
+@pytest.mark.parametrize("user_set", [None, "/srv/pki/corporate-ca.pem"])
+def test_importing_the_client_leaves_the_users_ca_setting_as_it_was(user_set: str | None) -> None:
+    # imageferry.registry imports aiohttp with SSL_CERT_FILE briefly pointed elsewhere
+    # (imageferry.registry.tls); afterwards the environment is the user's again.
+    env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
+    if user_set is not None:
+        env["SSL_CERT_FILE"] = user_set
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys, imageferry.registry; "
+            "print('aiohttp' in sys.modules, os.environ.get('SSL_CERT_FILE'))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert shown == ["True", str(user_set)]
