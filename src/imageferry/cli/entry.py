@@ -8,6 +8,8 @@ runs, not when its ``--help`` is asked for.
 
 from __future__ import annotations
 
+import gc
+
 __all__ = ["main"]
 
 
@@ -18,6 +20,12 @@ def main() -> None:
         app(prog_name="ferry")
     except Exception as e:  # a defect: one line here, the traceback in the log
         _report_defect(e)
+    finally:
+        # At exit the interpreter's last cyclic collection walks every object the
+        # imports made: 30 to 50 ms of a short command such as an up-to-date copy.
+        # The command is over (its files closed, its output flushed by the
+        # interpreter as usual), so those objects are left to the process's end.
+        gc.freeze()
 
 
 def _report_defect(error: Exception) -> None:
