@@ -7,7 +7,7 @@ does. The source fleet is pushed directly, not through the link.
 
 Peers, each into its own fresh destination registry, in the same run:
 
-- ``ferry``: ``ferry copy --from-file`` (in-process, no command server);
+- ``ferry``: ``ferry copy --from-file``, a fresh process as a user runs it;
 - ``reference``: the reference's way, 10 ``skopeo copy --all`` at once, one per image;
 - ``sync``: ``skopeo sync --all`` from a YAML list of the source's tags;
 - the link floor: unique bytes / bandwidth + 4 round trips.
@@ -208,8 +208,7 @@ def unique_bytes(registry: LocalRegistry) -> int:
 def ferry(refs: Sequence[str], src: str, dst: str, work: Path) -> tuple[Run, int]:
     pairs = work / "pairs.txt"
     pairs.write_text("".join(f"{src}/{r} {dst}/{r}\n" for r in refs))
-    env = {**os.environ, "FERRY_COMMAND_SERVER": "off"}
-    run = launch([FERRY, "copy", "--from-file", str(pairs), "--output", "json"], env=env)
+    run = launch([FERRY, "copy", "--from-file", str(pairs), "--output", "json"])
     try:
         failed = sum(1 for i in json.loads(run.stdout)["images"] if i["status"] == "failed")
     except (ValueError, KeyError):
