@@ -224,9 +224,11 @@ class Transport:
         _, host, _ = self.config.location(registry)
         return host if self.config.is_mirrored(registry) else registry
 
-    def _ssl(self, url: str) -> ssl.SSLContext | bool:
+    def _ssl(self, url: str, *, redirects: bool = False) -> ssl.SSLContext | bool:
         if not url.startswith("https:"):
-            return True  # no TLS: aiohttp ignores it
+            # No TLS here, but an HTTPS hop aiohttp follows from it must verify with
+            # imageferry's context, not aiohttp's (see imageferry.registry.tls).
+            return verifying_context() if redirects else True
         if self.config.is_insecure(urlsplit(url).netloc):
             return False
         return verifying_context()
@@ -518,7 +520,7 @@ class Transport:
                 headers=dict(request.headers),
                 data=body,
                 allow_redirects=allow_redirects,
-                ssl=self._ssl(request.url),
+                ssl=self._ssl(request.url, redirects=allow_redirects),
             )
             status = response.status
             return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from imageferry.errors import TransportError
 from imageferry.registry.config import RegistryConfig
 from imageferry.registry.stats import RegistryStats
+from imageferry.registry.tls import verifying_context
 from imageferry.registry.transport import Transport
 from stand_ins.tls import issue_certificate
 from unit.registry.registry_fakes import FakeServer, Sleeps
@@ -111,3 +112,27 @@ def test_importing_the_client_leaves_the_users_ca_setting_as_it_was(user_set: st
         check=True,
     ).stdout.split()
     assert shown == ["True", str(user_set)]
+
+
+@pytest.fixture
+def trusted_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The tls_host's CA trusted as a user trusts theirs: ``SSL_CERT_FILE``."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    verifying_context.cache_clear()
+    yield
+    verifying_context.cache_clear()
+
+
+async def test_https_storage_reached_by_redirects_from_plain_http_is_verified_with_the_users_cas(
+    fake: FakeServer, tls_host: str, trusted_ca: None
+) -> None:
+    # A loopback registry (plain HTTP) sends the blob to storage, whose first host
+    # sends it on to HTTPS: that hop must verify with the CAs the user trusts.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/storage/"):
+            return web.Response(status=302, headers={"Location": f"https://{tls_host}/b"})
+        return web.Response(status=307, headers={"Location": "/storage/blob?sig=abc"})
+
+    fake.handler = handler
+    async with Transport() as t, t.stream(fake.host, f"{fake.url}/v2/a/blobs/x", what="b") as r:
+        assert await r.read() == b"ok"
