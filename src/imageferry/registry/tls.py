@@ -1,7 +1,7 @@
 """TLS for registry connections: one verifying context, made when first needed.
 
 aiohttp builds two TLS contexts when it is imported, and each loads the system's
-whole CA bundle: about 30 ms of a ``ferry copy`` that may never speak TLS (a
+whole CA bundle: about 35 ms of a ``ferry copy`` that may never speak TLS (a
 loopback or plain-HTTP registry) and, when it does, uses one context. So:
 
 - :func:`import_aiohttp` imports aiohttp with OpenSSL's default CA *file* pointed
